@@ -1,0 +1,143 @@
+import type { Knex } from 'knex';
+import type { ParseWarning } from '../parser/types.ts';
+import type { DiffCounts, PageVersionRef, SyncTrigger } from '../shared.ts';
+
+export type Db = Knex | Knex.Transaction;
+
+export type RunStatus = 'running' | 'succeeded' | 'failed';
+
+export interface SyncRunRow extends Partial<DiffCounts> {
+  id: string;
+  workflow_id: string;
+  trigger: SyncTrigger;
+  status: RunStatus;
+  started_at: Date;
+  finished_at: Date | null;
+  instrument_count: number | null;
+  list_version: number | null;
+  pages: PageVersionRef[];
+  warnings: ParseWarning[];
+  error_code: string | null;
+  error: string | null;
+}
+
+export interface StoredPage extends PageVersionRef {
+  editedBy: string | null;
+  editedAt: string | null;
+  format: 'storage' | 'mock-json';
+  body: string;
+}
+
+export type ArtifactKind = 'parsed' | 'diff';
+
+/** Sync runs and the data each run hands from one step to the next (the claim check). */
+export function createSyncRunStore(db: Knex) {
+  return {
+    /** Idempotent: a retried fetch finds its run already there. */
+    async startRun(run: { id: string; workflowId: string; trigger: SyncTrigger }): Promise<void> {
+      await db('sync_runs')
+        .insert({ id: run.id, workflow_id: run.workflowId, trigger: run.trigger, status: 'running' })
+        .onConflict('id')
+        .ignore();
+    },
+
+    async savePages(runId: string, pages: StoredPage[]): Promise<void> {
+      await db.transaction(async (trx) => {
+        await trx('sync_run_pages').where({ run_id: runId }).delete();
+        for (const page of pages) {
+          await trx('sync_run_pages').insert({
+            run_id: runId,
+            page_id: page.id,
+            title: page.title,
+            version: page.version,
+            url: page.url,
+            edited_by: page.editedBy,
+            edited_at: page.editedAt,
+            format: page.format,
+            body: page.body,
+          });
+        }
+        const refs: PageVersionRef[] = pages.map(({ id, title, version, url }) => ({ id, title, version, url }));
+        await trx('sync_runs').where({ id: runId }).update({ pages: JSON.stringify(refs) });
+      });
+    },
+
+    async loadPages(runId: string): Promise<StoredPage[]> {
+      const rows = await db('sync_run_pages').where({ run_id: runId }).orderBy('page_id');
+      return rows.map((row) => ({
+        id: row.page_id,
+        title: row.title,
+        version: row.version,
+        url: row.url,
+        editedBy: row.edited_by,
+        editedAt: row.edited_at ? new Date(row.edited_at).toISOString() : null,
+        format: row.format,
+        body: row.body,
+      }));
+    },
+
+    async saveArtifact(runId: string, kind: ArtifactKind, payload: unknown): Promise<void> {
+      await db('sync_run_artifacts')
+        .insert({ run_id: runId, kind, payload: JSON.stringify(payload) })
+        .onConflict(['run_id', 'kind'])
+        .merge();
+    },
+
+    async loadArtifact<T>(runId: string, kind: ArtifactKind): Promise<T> {
+      const row = await db('sync_run_artifacts').where({ run_id: runId, kind }).first();
+      if (!row) throw new Error(`run ${runId} has no ${kind} data: the step that produces it has not run`);
+      return row.payload as T;
+    },
+
+    async saveWarnings(runId: string, warnings: ParseWarning[]): Promise<void> {
+      await db('sync_runs').where({ id: runId }).update({ warnings: JSON.stringify(warnings) });
+    },
+
+    /** A run that already succeeded stays succeeded (a late failure report cannot undo it). */
+    async markFailed(runId: string, failure: { code: string; message: string }): Promise<void> {
+      await db('sync_runs')
+        .where({ id: runId })
+        .whereNot({ status: 'succeeded' })
+        .update({ status: 'failed', error_code: failure.code, error: failure.message, finished_at: db.fn.now() });
+    },
+
+    async markSucceeded(
+      trx: Db,
+      runId: string,
+      result: DiffCounts & { listVersion: number; instrumentCount: number },
+    ): Promise<void> {
+      await trx('sync_runs').where({ id: runId }).update({
+        status: 'succeeded',
+        finished_at: trx.fn.now(),
+        added: result.added,
+        removed: result.removed,
+        modified: result.modified,
+        unchanged: result.unchanged,
+        list_version: result.listVersion,
+        instrument_count: result.instrumentCount,
+        error_code: null,
+        error: null,
+      });
+    },
+
+    async getRun(runId: string, trx: Db = db): Promise<SyncRunRow | undefined> {
+      return trx('sync_runs').where({ id: runId }).first();
+    },
+
+    /** The list state the checks answer from; null before the first successful sync. */
+    async currentListVersion(trx: Db = db): Promise<number | null> {
+      const row = await trx('sync_runs').where({ status: 'succeeded' }).max<{ max: number | null }>('list_version as max').first();
+      return row?.max ?? null;
+    },
+
+    async latestRun(): Promise<SyncRunRow | undefined> {
+      return db('sync_runs').orderBy('started_at', 'desc').first();
+    },
+
+    async latestSuccess(): Promise<SyncRunRow | undefined> {
+      return db('sync_runs').where({ status: 'succeeded' }).orderBy('finished_at', 'desc').first();
+    },
+  };
+}
+
+export type SyncRunStore = ReturnType<typeof createSyncRunStore>;

@@ -1,0 +1,75 @@
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { Knex } from 'knex';
+import { createApp } from './api/app.ts';
+import { startServer, stopServer } from './api/server.ts';
+import type { Config } from './config.ts';
+import { createInstrumentStore } from './db/instruments.ts';
+import { createSyncRunStore } from './db/sync-runs.ts';
+import type { Logger } from './logger.ts';
+import type { ListSource } from './sync/sources.ts';
+import { ensureSchedule } from './temporal/schedule.ts';
+import { createSyncWorker } from './worker.ts';
+
+export type Role = 'worker' | 'api';
+
+export interface RunningService {
+  apiUrl: string | null;
+  client: Client;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the worker (with the schedule) and/or the API on an open database. `npm start`,
+ * `npm run worker`, `npm run api` and `npm run dev` all come through here.
+ */
+export async function startService(options: {
+  config: Config;
+  db: Knex;
+  roles: readonly Role[];
+  logger: Logger;
+  source?: ListSource;
+}): Promise<RunningService> {
+  const { config, db, roles, logger } = options;
+  const connection = await Connection.connect({ address: config.temporal.address });
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const stops: (() => Promise<void>)[] = [async () => connection.close()];
+
+  let worker: Worker | null = null;
+  let workerDone: Promise<void> | null = null;
+  if (roles.includes('worker')) {
+    const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
+    worker = await createSyncWorker({ config, db, connection: nativeConnection, ...(options.source ? { source: options.source } : {}) });
+    workerDone = worker.run();
+    workerDone.catch((error: unknown) => logger.error({ err: error }, 'the worker stopped with an error'));
+    const outcome = await ensureSchedule(client, config);
+    logger.info(`schedule ${outcome}: every ${config.syncIntervalMinutes} min on task queue ${config.temporal.taskQueue}`);
+    stops.unshift(async () => {
+      worker?.shutdown();
+      await workerDone?.catch(() => {});
+      await nativeConnection.close();
+    });
+  }
+
+  let apiUrl: string | null = null;
+  if (roles.includes('api')) {
+    const app = createApp({
+      config,
+      runs: createSyncRunStore(db),
+      instruments: createInstrumentStore(db),
+      logger: { warn: (message) => logger.warn(message) },
+    });
+    const { server, url } = await startServer(app, config.port);
+    apiUrl = url;
+    logger.info(`API listening on ${url}`);
+    stops.unshift(() => stopServer(server));
+  }
+
+  return {
+    apiUrl,
+    client,
+    stop: async () => {
+      for (const stop of stops) await stop();
+    },
+  };
+}

@@ -1,0 +1,93 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.ts';
+
+const base = {
+  CONFLUENCE_URL: 'https://example.atlassian.net/wiki/',
+  CONFLUENCE_USERNAME: 'bot@example.com',
+  CONFLUENCE_API_TOKEN: 'token-value-123',
+  RESTRICTED_INSTRUMENTS_PAGE_URL: 'https://example.atlassian.net/wiki/spaces/COMP/pages/123456/Restricted+List',
+};
+
+function errorOf(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('applies the contract defaults', () => {
+    const config = loadConfig(base);
+    expect(config).toMatchObject({
+      syncIntervalMinutes: 60,
+      staleAfterMinutes: 180,
+      maxRemovalPercent: 25,
+      useMockData: false,
+      databaseUrl: null,
+      port: 3000,
+      temporal: { address: 'localhost:7233', namespace: 'default', taskQueue: 'restricted-list-sync', uiUrl: 'http://localhost:8233' },
+    });
+    expect(config.pages).toEqual([{ kind: 'id', id: '123456' }]);
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('drops a trailing /wiki from CONFLUENCE_URL (the client adds it)', () => {
+    expect(loadConfig(base).confluence.url).toBe('https://example.atlassian.net');
+  });
+
+  it('derives the staleness threshold from the interval', () => {
+    expect(loadConfig({ ...base, RESTRICTED_LIST_SYNC_INTERVAL_MINUTES: '15' }).staleAfterMinutes).toBe(45);
+  });
+
+  it.each([
+    [{ RESTRICTED_LIST_SYNC_INTERVAL_MINUTES: 'hourly' }, 'RESTRICTED_LIST_SYNC_INTERVAL_MINUTES'],
+    [{ RESTRICTED_LIST_SYNC_INTERVAL_MINUTES: '1.5' }, 'RESTRICTED_LIST_SYNC_INTERVAL_MINUTES'],
+    [{ RESTRICTED_LIST_MAX_REMOVAL_PERCENT: '150' }, 'RESTRICTED_LIST_MAX_REMOVAL_PERCENT'],
+    [{ CONFLUENCE_URL: 'not a url' }, 'CONFLUENCE_URL'],
+    [{ CONFLUENCE_URL: '' }, 'CONFLUENCE_URL'],
+    [{ CONFLUENCE_API_TOKEN: '' }, 'CONFLUENCE_API_TOKEN'],
+    [{ RESTRICTED_INSTRUMENTS_PAGE_URL: 'https://example.atlassian.net/wiki/home' }, 'RESTRICTED_INSTRUMENTS_PAGE_URL'],
+    [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
+    [{ USE_MOCK_DATA: 'maybe' }, 'USE_MOCK_DATA'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ TEMPORAL_ADDRESS: 'http://localhost:7233' }, 'TEMPORAL_ADDRESS'],
+  ])('rejects %o with one line naming %s', (override, variable) => {
+    const error = errorOf({ ...base, ...override });
+    expect(error.variable).toBe(variable);
+    expect(error.message.startsWith(`${variable}: `)).toBe(true);
+    expect(error.message).not.toContain('\n');
+  });
+
+  it('reads the token from CONFLUENCE_API_TOKEN_FILE and never puts it in an error', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rls-config-'));
+    const file = join(dir, 'token');
+    writeFileSync(file, 'secret-from-file\n');
+    const { CONFLUENCE_API_TOKEN: _omit, ...rest } = base;
+    expect(loadConfig({ ...rest, CONFLUENCE_API_TOKEN_FILE: file }).confluence.apiToken).toBe('secret-from-file');
+    const error = errorOf({ ...base, CONFLUENCE_API_TOKEN_FILE: file });
+    expect(error.message).not.toContain('token-value-123');
+    expect(error.message).not.toContain('secret-from-file');
+  });
+
+  it('needs no Confluence settings with USE_MOCK_DATA', () => {
+    const config = loadConfig({ USE_MOCK_DATA: 'true' });
+    expect(config.useMockData).toBe(true);
+    expect(config.mockDataPath).toMatch(/test\/data\/restricted_instruments\.json$/);
+  });
+
+  it('refuses to start in production without API tokens or DATABASE_URL', () => {
+    const production = { ...base, NODE_ENV: 'production', DATABASE_URL: 'postgres://db/rls' };
+    expect(errorOf(production).variable).toBe('API_READ_TOKENS');
+    expect(errorOf({ ...production, API_READ_TOKENS: 'r'.repeat(32) }).variable).toBe('API_ADMIN_TOKENS');
+    const withTokens = { ...production, API_READ_TOKENS: 'r'.repeat(32), API_ADMIN_TOKENS: `alice=${'a'.repeat(32)}` };
+    expect(loadConfig(withTokens).adminTokens).toEqual([{ name: 'alice', token: 'a'.repeat(32) }]);
+    const { DATABASE_URL: _db, ...noDb } = withTokens;
+    expect(errorOf(noDb).variable).toBe('DATABASE_URL');
+  });
+});
