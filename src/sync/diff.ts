@@ -29,7 +29,7 @@ export interface InstrumentDiff {
   /** New instruments, or inactive rows coming back (`reactivateId`). */
   added: { after: DesiredInstrument; reactivateId: number | null; before: InstrumentFields | null }[];
   modified: { id: number; before: InstrumentFields; after: DesiredInstrument }[];
-  removed: { id: number; before: InstrumentFields }[];
+  removed: { id: number; before: InstrumentFields; sourcePageId: string | null }[];
   unchanged: number;
 }
 
@@ -124,7 +124,7 @@ export function diffInstruments(stored: readonly StoredInstrument[], desired: re
   }
 
   for (const row of active) {
-    if (!taken.has(row.id)) diff.removed.push({ id: row.id, before: instrumentFields(row) });
+    if (!taken.has(row.id)) diff.removed.push({ id: row.id, before: instrumentFields(row), sourcePageId: row.source_page_id });
   }
   return diff;
 }

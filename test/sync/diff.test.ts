@@ -30,7 +30,7 @@ describe('diffInstruments', () => {
     const aapl = row('AAPL', null);
     const diff = diffInstruments([aapl], [want('MSFT', null)]);
     expect(diff.added.map((a) => a.after.ticker)).toEqual(['MSFT']);
-    expect(diff.removed).toEqual([{ id: aapl.id, before: expect.objectContaining({ ticker: 'AAPL' }) }]);
+    expect(diff.removed).toEqual([{ id: aapl.id, before: expect.objectContaining({ ticker: 'AAPL' }), sourcePageId: '1' }]);
   });
 
   it.each([
