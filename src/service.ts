@@ -9,7 +9,7 @@ import { createSyncRunStore } from './db/sync-runs.ts';
 import type { Logger } from './logger.ts';
 import type { ListSource } from './sync/sources.ts';
 import { ensureSchedule } from './temporal/schedule.ts';
-import { createSyncWorker } from './worker.ts';
+import { createSyncWorker, installTemporalLogging } from './worker.ts';
 
 export type Role = 'worker' | 'api';
 
@@ -38,6 +38,7 @@ export async function startService(options: {
   let worker: Worker | null = null;
   let workerDone: Promise<void> | null = null;
   if (roles.includes('worker')) {
+    installTemporalLogging(logger);
     const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
     worker = await createSyncWorker({ config, db, connection: nativeConnection, ...(options.source ? { source: options.source } : {}) });
     workerDone = worker.run();

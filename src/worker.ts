@@ -1,8 +1,9 @@
 import { fileURLToPath } from 'node:url';
-import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker, type LogLevel, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import type { Knex } from 'knex';
 import { createActivities } from '../activities/index.ts';
 import type { Config } from './config.ts';
+import type { Logger } from './logger.ts';
 import { createConfluenceReader } from './confluence/client.ts';
 import { createInstrumentStore } from './db/instruments.ts';
 import { createSyncRunStore } from './db/sync-runs.ts';
@@ -40,6 +41,30 @@ export async function createSyncWorker(options: {
       instruments: createInstrumentStore(db),
       source: options.source ?? createListSource(config),
       clock: () => new Date(),
+    }),
+  });
+}
+
+const TEMPORAL_LEVELS: Record<string, LogLevel> = {
+  trace: 'TRACE',
+  debug: 'DEBUG',
+  info: 'INFO',
+  warn: 'WARN',
+  error: 'ERROR',
+  fatal: 'ERROR',
+};
+
+/**
+ * Sends the Temporal SDK's logs (worker, workflow and activity `log`) through our pino logger,
+ * at its level, as one JSON stream. Must run before the first worker or connection is created.
+ */
+export function installTemporalLogging(logger: Logger): void {
+  const level = TEMPORAL_LEVELS[logger.level] ?? 'INFO';
+  Runtime.install({
+    logger: new DefaultLogger(level, (entry) => {
+      const { taskToken: _taskToken, ...meta } = (entry.meta ?? {}) as Record<string, unknown>;
+      const method = entry.level === 'TRACE' ? 'trace' : (entry.level.toLowerCase() as 'debug' | 'info' | 'warn' | 'error');
+      logger[method]({ temporal: meta }, entry.message);
     }),
   });
 }

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Config } from '../config.ts';
 import type { InstrumentStore } from '../db/instruments.ts';
 import type { SyncRunStore } from '../db/sync-runs.ts';
-import { isValidIsin, normaliseTicker } from '../parser/index.ts';
+import { isValidIsin, normaliseIsin, normaliseTicker } from '../parser/index.ts';
 import { evaluateCheck } from './check.ts';
 import { badRequest, HttpError, listUnavailable, notFound } from './errors.ts';
 
@@ -61,7 +61,7 @@ export function createApp(deps: AppDeps) {
     const query = checkQuerySchema.safeParse(req.query);
     if (!query.success) throw badRequest('invalid_query', 'query parameters must be single values');
     const ticker = query.data.ticker?.trim() ? normaliseTicker(query.data.ticker) : null;
-    const isinRaw = query.data.isin?.trim() ? query.data.isin.trim().toUpperCase() : null;
+    const isinRaw = query.data.isin?.trim() ? normaliseIsin(query.data.isin) : null;
     if (ticker === null && isinRaw === null) throw badRequest('missing_identifier', 'give ticker or isin (or both)');
     if (isinRaw !== null && !isValidIsin(isinRaw)) {
       throw badRequest('invalid_isin', `"${isinRaw}" is not a valid ISIN (2 letters, 9 alphanumerics, a check digit)`);

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { ConfluenceReader } from '../confluence/client.ts';
 import type { PageRef } from '../confluence/page-ref.ts';
 import type { StoredPage } from '../db/sync-runs.ts';
+import { isValidIsin, normaliseIsin, normaliseTicker } from '../parser/index.ts';
 import { RESTRICTION_TYPES, type ParsedInstrument } from '../parser/types.ts';
 
 /** Where the list comes from: Confluence in production, a JSON file with USE_MOCK_DATA. */
@@ -80,10 +81,14 @@ export function parseMockData(body: string, label: string): ParsedInstrument[] {
     throw new MockDataError(`${label}: entry ${issue?.path.join('.')} ${issue?.message}`);
   }
   return parsed.data.map((entry, index) => {
-    if (!entry.ticker && !entry.isin) throw new MockDataError(`${label}: entry ${index} has neither ticker nor isin`);
+    const ticker = entry.ticker ? normaliseTicker(entry.ticker) || null : null;
+    const isin = entry.isin ? normaliseIsin(entry.isin) : null;
+    if (ticker === null && isin === null) throw new MockDataError(`${label}: entry ${index} has neither ticker nor isin`);
+    // A seed file is written by hand for tests and demos: an invalid ISIN is a mistake to fix, not to skip.
+    if (isin !== null && !isValidIsin(isin)) throw new MockDataError(`${label}: entry ${index} has an invalid ISIN "${entry.isin}"`);
     return {
-      ticker: entry.ticker ?? null,
-      isin: entry.isin ?? null,
+      ticker,
+      isin,
       name: entry.name ?? null,
       restriction_type: entry.restriction_type ?? 'full',
       reason: entry.reason ?? null,

@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, existsSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -130,6 +130,10 @@ async function startFromCli(cli: string, options: DevServerOptions): Promise<Tem
     ...searchAttributeArgs(),
   ];
   const child = spawn(cli, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  // A process that exits without stopping the server (an uncaught error) must not leave it running.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.off('exit', killOnExit));
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString('utf8')).slice(-8_000);
@@ -194,8 +198,4 @@ export async function startTemporalDevServer(options: DevServerOptions = {}): Pr
       { cause: error },
     );
   }
-}
-
-export function temporalCliIsCached(env: NodeJS.ProcessEnv = process.env): boolean {
-  return existsSync(cachedCliPath(env));
 }

@@ -1,0 +1,75 @@
+import { WorkflowFailedError } from '@temporalio/client';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DEMO_PAGE_ID, DEMO_PAGE_STORAGE, DEMO_PAGE_TITLE } from '../../src/dev/demo-page.ts';
+import { startPipeline, type Pipeline } from '../helpers/pipeline.ts';
+
+/** What each failure does to a run, to the cache and to the status a person reads. */
+describe('sync failures', () => {
+  let p: Pipeline;
+  const cached = ['AAPL', 'MSFT', 'NVDA', 'TSLA'];
+
+  beforeAll(async () => {
+    p = await startPipeline();
+    p.confluence.putPage({ id: DEMO_PAGE_ID, title: DEMO_PAGE_TITLE, storage: DEMO_PAGE_STORAGE });
+    await p.runSync();
+  });
+  afterAll(() => p.stop());
+  beforeEach(() => {
+    p.confluence.putPage({ id: DEMO_PAGE_ID, title: DEMO_PAGE_TITLE, storage: DEMO_PAGE_STORAGE });
+  });
+
+  async function failureType(run: Promise<unknown>): Promise<string | undefined> {
+    const error = await run.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(WorkflowFailedError);
+    return ((error as WorkflowFailedError).cause as { cause?: { type?: string } } | undefined)?.cause?.type;
+  }
+
+  async function expectFailedStatus(code: string) {
+    const status = await p.get('/v1/sync/status');
+    expect(status.body.status).toBe('failed');
+    expect(status.body.message).toMatch(/^Sync failed - using cached data from \d{4}-\d\d-\d\dT[\d:.]+Z$/);
+    expect(status.body.last_error.code).toBe(code);
+    expect(status.body.instrument_count).toBe(cached.length);
+    expect(await p.activeTickers()).toEqual(cached);
+    expect((await p.get('/v1/check?ticker=AAPL')).body.restricted).toBe(true);
+  }
+
+  it('a deleted page fails the run as not found (never an empty list), without retrying', async () => {
+    p.confluence.deletePage(DEMO_PAGE_ID);
+    expect(await failureType(p.runSync())).toBe('ConfluenceNotFoundError');
+    await expectFailedStatus('ConfluenceNotFoundError');
+  });
+
+  it('a page reformatted so that no list table remains fails the run with a parse error', async () => {
+    p.confluence.putPage({
+      id: DEMO_PAGE_ID,
+      title: DEMO_PAGE_TITLE,
+      storage: '<p>The list has moved to a spreadsheet.</p><table><tbody><tr><th>Owner</th><th>Since</th></tr><tr><td>Compliance</td><td>2026</td></tr></tbody></table>',
+    });
+    expect(await failureType(p.runSync())).toBe('ParseError');
+    await expectFailedStatus('ParseError');
+    const run = await p.database.db('sync_runs').orderBy('started_at', 'desc').first();
+    expect(run.error).toMatch(/page 163841 "Restricted Instruments List" v\d+: /);
+  });
+
+  it('Confluence 503s are retried with backoff and the run then succeeds', async () => {
+    p.confluence.fail({ status: 503, times: 2, pathIncludes: '/api/v2/pages/' });
+    const before = p.confluence.requests.length;
+    const result = await p.runSync();
+    expect(result.status).toBe('succeeded');
+    expect(p.confluence.requests.length - before).toBe(3);
+    expect((await p.get('/v1/sync/status')).body.status).toBe('ok');
+  });
+
+  it("a 429 is retried after the server's Retry-After, then succeeds", async () => {
+    p.confluence.fail({ status: 429, headers: { 'retry-after': '2' }, pathIncludes: '/api/v2/pages/' });
+    const started = Date.now();
+    const result = await p.runSync();
+    expect(result.status).toBe('succeeded');
+    // The retry waited for the server's delay (2 s), not the 1 s initial backoff.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
+  });
+});
