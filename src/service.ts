@@ -9,6 +9,7 @@ import { createSyncRunStore } from './db/sync-runs.ts';
 import type { Logger } from './logger.ts';
 import type { ListSource } from './sync/sources.ts';
 import { ensureSchedule } from './temporal/schedule.ts';
+import { ensureSearchAttributes } from './temporal/search-attributes.ts';
 import { createSyncWorker, installTemporalLogging } from './worker.ts';
 
 export type Role = 'worker' | 'api';
@@ -39,6 +40,8 @@ export async function startService(options: {
   let workerDone: Promise<void> | null = null;
   if (roles.includes('worker')) {
     installTemporalLogging(logger);
+    const registered = await ensureSearchAttributes(connection, config.temporal.namespace);
+    if (registered.length > 0) logger.info(`registered search attributes ${registered.join(', ')}`);
     const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
     worker = await createSyncWorker({ config, db, connection: nativeConnection, ...(options.source ? { source: options.source } : {}) });
     workerDone = worker.run();
@@ -46,7 +49,8 @@ export async function startService(options: {
     const outcome = await ensureSchedule(client, config);
     logger.info(`schedule ${outcome}: every ${config.syncIntervalMinutes} min on task queue ${config.temporal.taskQueue}`);
     stops.unshift(async () => {
-      worker?.shutdown();
+      // The worker also stops itself on SIGINT/SIGTERM; shutting down twice throws.
+      if (worker?.getState() === 'RUNNING') worker.shutdown();
       await workerDone?.catch(() => {});
       await nativeConnection.close();
     });
