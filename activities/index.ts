@@ -6,20 +6,21 @@ import {
   ConfluenceRateLimitError,
 } from '../src/confluence/client.ts';
 import type { InstrumentStore } from '../src/db/instruments.ts';
-import type { SyncRunStore } from '../src/db/sync-runs.ts';
-import { mergeInstrumentLists, parseRestrictedList } from '../src/parser/index.ts';
-import type { ParsedInstrument, ParseWarning } from '../src/parser/types.ts';
+import type { StoredPage, SyncRunStore } from '../src/db/sync-runs.ts';
+import type { ParseWarning } from '../src/parser/types.ts';
 import type {
   ApplyStepResult,
   DiffStepResult,
   FetchResult,
+  PageVersionRef,
   ParseStepResult,
   RunRef,
   SyncFailureType,
   SyncTrigger,
 } from '../src/shared.ts';
 import { countDiff, describeDiffCounts, diffInstruments, type DesiredInstrument } from '../src/sync/diff.ts';
-import { MockDataError, parseMockData, type ListSource } from '../src/sync/sources.ts';
+import { readList } from '../src/sync/read-list.ts';
+import { MockDataError, type FetchedPage, type ListSource } from '../src/sync/sources.ts';
 
 export interface ActivityDeps {
   db: Knex;
@@ -61,25 +62,6 @@ interface ParsedArtifact {
   warnings: ParseWarning[];
 }
 
-/** Tags each merged instrument with the first page that lists it. */
-function attachSourcePages(merged: ParsedInstrument[], perPage: { pageId: string; instruments: ParsedInstrument[] }[]): DesiredInstrument[] {
-  const pageOf = new Map<string, string>();
-  for (const { pageId, instruments } of perPage) {
-    for (const instrument of instruments) {
-      for (const key of [instrument.isin && `i:${instrument.isin}`, instrument.ticker && `t:${instrument.ticker}`]) {
-        if (key && !pageOf.has(key)) pageOf.set(key, pageId);
-      }
-    }
-  }
-  return merged.map((instrument) => ({
-    ...instrument,
-    source_page_id:
-      (instrument.isin ? pageOf.get(`i:${instrument.isin}`) : undefined) ??
-      (instrument.ticker ? pageOf.get(`t:${instrument.ticker}`) : undefined) ??
-      null,
-  }));
-}
-
 export function createActivities(deps: ActivityDeps) {
   const { db, runs, instruments, source, clock } = deps;
 
@@ -87,51 +69,35 @@ export function createActivities(deps: ActivityDeps) {
     /** Records the run, downloads the page(s) and keeps their bodies in Postgres. */
     async fetchPages(input: RunRef & { trigger: SyncTrigger }): Promise<FetchResult> {
       await runs.startRun({ id: input.runId, workflowId: input.workflowId, trigger: input.trigger });
-      let pages;
+      const stored = await runs.latestStoredPages();
+      let fetched: FetchedPage[];
       try {
-        pages = await source.fetchPages();
+        fetched = await source.fetchPages(stored?.versions ?? new Map());
       } catch (error) {
         throw classifyFetchError(error);
       }
-      await runs.savePages(input.runId, pages);
-      const refs = pages.map(({ id, title, version, url }) => ({ id, title, version, url }));
-      const summary = `Fetched ${pages.map((p) => `page ${p.id} v${p.version}`).join(', ')}`;
+      const fresh = fetched.filter((page): page is StoredPage => !('unchanged' in page));
+      const reusedIds = fetched.filter((page) => 'unchanged' in page).map((page) => page.id);
+      const pages = await runs.savePages(
+        input.runId,
+        fresh,
+        stored === null ? null : { fromRunId: stored.runId, ids: reusedIds },
+      );
+      const describe = (p: PageVersionRef) => `page ${p.id} v${p.version}${reusedIds.includes(p.id) ? ' (unchanged)' : ''}`;
+      const summary = `Fetched ${pages.map(describe).join(', ') || 'no pages'}`;
       log.info(summary, { runId: input.runId });
-      return { pages: refs, summary };
+      return { pages, summary };
     },
 
     /** Parses every fetched page and merges them into one list. A page with no list table fails the run. */
     async parsePages(input: RunRef): Promise<ParseStepResult> {
-      const pages = await runs.loadPages(input.runId);
-      const perPage: { pageId: string; instruments: ParsedInstrument[] }[] = [];
-      const warnings: ParseWarning[] = [];
-      for (const page of pages) {
-        if (page.format === 'mock-json') {
-          try {
-            perPage.push({ pageId: page.id, instruments: parseMockData(page.body, page.title) });
-          } catch (error) {
-            throw finalFailure('InvalidMockData', (error as Error).message);
-          }
-          continue;
-        }
-        const result = parseRestrictedList({ pageId: page.id, title: page.title, storage: page.body });
-        warnings.push(...result.warnings);
-        if (!result.ok) {
-          await runs.saveWarnings(input.runId, warnings);
-          throw finalFailure('ParseError', `page ${page.id} "${page.title}" v${page.version}: ${result.error.message}`);
-        }
-        perPage.push({ pageId: page.id, instruments: result.instruments });
-      }
-      const merged = mergeInstrumentLists(
-        perPage.map((p) => p.instruments),
-        perPage.map((p) => p.pageId),
-      );
-      warnings.push(...merged.warnings);
-      const artifact: ParsedArtifact = { instruments: attachSourcePages(merged.instruments, perPage), warnings };
+      const result = readList(await runs.loadPages(input.runId));
+      await runs.saveWarnings(input.runId, result.warnings);
+      if (!result.ok) throw finalFailure(result.code, result.message);
+      const artifact: ParsedArtifact = { instruments: result.instruments, warnings: result.warnings };
       await runs.saveArtifact(input.runId, 'parsed', artifact);
-      await runs.saveWarnings(input.runId, warnings);
-      const summary = `Parsed ${artifact.instruments.length} instruments, ${warnings.length} warnings`;
-      return { instrumentCount: artifact.instruments.length, warningCount: warnings.length, summary };
+      const summary = `Parsed ${artifact.instruments.length} instruments, ${result.warnings.length} warnings`;
+      return { instrumentCount: artifact.instruments.length, warningCount: result.warnings.length, summary };
     },
 
     /** Compares the parsed list with the cache; nothing is written to the cache. */

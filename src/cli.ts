@@ -1,7 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, loadDotEnv } from './config.ts';
+import { ConfluenceError } from './confluence/client.ts';
+import type { StoredPage } from './db/sync-runs.ts';
 import { parseRestrictedList } from './parser/index.ts';
+import { readList } from './sync/read-list.ts';
+import { createListSource } from './sync/sources.ts';
 import type { ParsedInstrument, ParseWarning } from './parser/types.ts';
 
 /**
@@ -12,6 +17,7 @@ const USAGE = `usage: npm run -s cli -- <command>
 
 commands:
   parse <file.xhtml> [--json]   parse a page saved in Confluence storage format, without writing anything
+  preview [--json]              resolve, fetch and parse the configured page(s) without writing anything
 `;
 
 function formatTable(instruments: ParsedInstrument[]): string {
@@ -30,6 +36,11 @@ function formatWarning(warning: ParseWarning): string {
     warning.column === null ? null : `column "${warning.column}"`,
   ].filter(Boolean);
   return `  - ${where.length ? `${where.join(', ')}: ` : ''}${warning.problem}${warning.raw ? ` ("${warning.raw}")` : ''}`;
+}
+
+function writeList(instruments: ParsedInstrument[], warnings: ParseWarning[]): void {
+  process.stdout.write(`${formatTable(instruments)}\n\n${instruments.length} instruments`);
+  process.stdout.write(warnings.length ? `, ${warnings.length} warnings:\n${warnings.map(formatWarning).join('\n')}\n` : ', no warnings\n');
 }
 
 async function parseCommand(args: string[]): Promise<number> {
@@ -63,13 +74,44 @@ async function parseCommand(args: string[]): Promise<number> {
     if (result.warnings.length) process.stderr.write(`warnings:\n${result.warnings.map(formatWarning).join('\n')}\n`);
     return 2;
   }
-  process.stdout.write(`${formatTable(result.instruments)}\n\n${result.instruments.length} instruments`);
-  process.stdout.write(result.warnings.length ? `, ${result.warnings.length} warnings:\n${result.warnings.map(formatWarning).join('\n')}\n` : ', no warnings\n');
+  writeList(result.instruments, result.warnings);
+  return 0;
+}
+
+/** What Compliance and operators run to see what a sync would read, before it does. */
+async function previewCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false } } });
+  loadDotEnv();
+  let pages: StoredPage[];
+  try {
+    const config = loadConfig();
+    // No stored versions: every page is downloaded.
+    pages = (await createListSource(config).fetchPages(new Map())) as StoredPage[];
+  } catch (error) {
+    if (error instanceof ConfigError) process.stderr.write(`configuration error: ${error.message}\n`);
+    else if (error instanceof ConfluenceError || (error as Error).name === 'MockDataError') process.stderr.write(`${(error as Error).message}\n`);
+    else throw error;
+    return 1;
+  }
+  const result = readList(pages);
+  const pageRefs = pages.map(({ id, title, version, url }) => ({ id, title, version, url }));
+  if (!result.ok) {
+    if (values.json) process.stdout.write(`${JSON.stringify({ error: { code: 'parse_error', message: result.message } })}\n`);
+    else process.stderr.write(`${result.message}\n`);
+    return 2;
+  }
+  const instruments = result.instruments.map(({ source_page_id: _page, ...instrument }) => instrument);
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ pages: pageRefs, instruments, warnings: result.warnings }, null, 2)}\n`);
+    return 0;
+  }
+  process.stdout.write(pageRefs.map((p) => `page ${p.id} "${p.title}" v${p.version}${p.url ? ` ${p.url}` : ''}`).join('\n') + '\n\n');
+  writeList(instruments, result.warnings);
   return 0;
 }
 
 const [command, ...rest] = process.argv.slice(2);
-const commands: Record<string, (args: string[]) => Promise<number>> = { parse: parseCommand };
+const commands: Record<string, (args: string[]) => Promise<number>> = { parse: parseCommand, preview: previewCommand };
 const run = command === undefined ? undefined : commands[command];
 if (run === undefined) {
   process.stderr.write(USAGE);

@@ -4,21 +4,11 @@ import type { Knex } from 'knex';
 import { createActivities } from '../activities/index.ts';
 import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
-import { createConfluenceReader } from './confluence/client.ts';
 import { createInstrumentStore } from './db/instruments.ts';
 import { createSyncRunStore } from './db/sync-runs.ts';
-import { createConfluenceListSource, createMockListSource, type ListSource } from './sync/sources.ts';
+import { createListSource, type ListSource } from './sync/sources.ts';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
-
-export function createListSource(config: Config): ListSource {
-  if (config.useMockData) return createMockListSource(config.mockDataPath);
-  const { url, username, apiToken } = config.confluence;
-  if (url === null || username === null || apiToken === null) {
-    throw new Error('Confluence settings are incomplete (loadConfig should have said so)');
-  }
-  return createConfluenceListSource(createConfluenceReader({ url, username, apiToken }), config.pages);
-}
 
 /** The only place (with the API's entry point) that wires real dependencies into the activities. */
 export async function createSyncWorker(options: {

@@ -41,10 +41,14 @@ export function createSyncRunStore(db: Knex) {
         .ignore();
     },
 
-    async savePages(runId: string, pages: StoredPage[]): Promise<void> {
-      await db.transaction(async (trx) => {
+    /**
+     * Keeps the run's pages: the fresh downloads, and the unchanged ones copied from the run that
+     * stored them (so an unchanged page is never downloaded twice). Returns them all.
+     */
+    async savePages(runId: string, fresh: StoredPage[], reused: { fromRunId: string; ids: string[] } | null = null): Promise<PageVersionRef[]> {
+      return db.transaction(async (trx) => {
         await trx('sync_run_pages').where({ run_id: runId }).delete();
-        for (const page of pages) {
+        for (const page of fresh) {
           await trx('sync_run_pages').insert({
             run_id: runId,
             page_id: page.id,
@@ -57,9 +61,26 @@ export function createSyncRunStore(db: Knex) {
             body: page.body,
           });
         }
-        const refs: PageVersionRef[] = pages.map(({ id, title, version, url }) => ({ id, title, version, url }));
-        await trx('sync_runs').where({ id: runId }).update({ pages: JSON.stringify(refs) });
+        if (reused !== null && reused.ids.length > 0) {
+          await trx.raw(
+            `INSERT INTO sync_run_pages (run_id, page_id, title, version, url, edited_by, edited_at, format, body)
+             SELECT ?, page_id, title, version, url, edited_by, edited_at, format, body
+               FROM sync_run_pages WHERE run_id = ? AND page_id = ANY(?)`,
+            [runId, reused.fromRunId, reused.ids],
+          );
+        }
+        const rows: PageVersionRef[] = await trx('sync_run_pages').where({ run_id: runId }).orderBy('page_id').select('page_id as id', 'title', 'version', 'url');
+        await trx('sync_runs').where({ id: runId }).update({ pages: JSON.stringify(rows) });
+        return rows;
       });
+    },
+
+    /** The pages (id → version) whose bodies the last successful run kept, for change detection. */
+    async latestStoredPages(): Promise<{ runId: string; versions: Map<string, number> } | null> {
+      const run = await db('sync_runs').where({ status: 'succeeded' }).orderBy('finished_at', 'desc').first('id');
+      if (!run) return null;
+      const rows: { page_id: string; version: number }[] = await db('sync_run_pages').where({ run_id: run.id }).select('page_id', 'version');
+      return { runId: run.id, versions: new Map(rows.map((row) => [row.page_id, row.version])) };
     },
 
     async loadPages(runId: string): Promise<StoredPage[]> {

@@ -1,22 +1,71 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import type { ConfluenceReader } from '../confluence/client.ts';
+import type { Config } from '../config.ts';
+import { ConfluenceNotFoundError, createConfluenceReader, type ConfluenceReader, type PageVersion } from '../confluence/client.ts';
 import type { PageRef } from '../confluence/page-ref.ts';
 import type { StoredPage } from '../db/sync-runs.ts';
 import { isValidIsin, normaliseIsin, normaliseTicker } from '../parser/index.ts';
 import { RESTRICTION_TYPES, type ParsedInstrument } from '../parser/types.ts';
 
-/** Where the list comes from: Confluence in production, a JSON file with USE_MOCK_DATA. */
-export interface ListSource {
-  fetchPages(): Promise<StoredPage[]>;
+/** A page whose version equals the one the last successful sync stored: its body is reused, not downloaded. */
+export interface UnchangedPage {
+  id: string;
+  title: string;
+  version: number;
+  unchanged: true;
 }
 
-export function createConfluenceListSource(reader: ConfluenceReader, refs: readonly PageRef[]): ListSource {
+export type FetchedPage = StoredPage | UnchangedPage;
+
+/** Where the list comes from: Confluence in production, a JSON file with USE_MOCK_DATA. */
+export interface ListSource {
+  /** `stored`: page id → version whose body the last successful sync kept (may be reused). */
+  fetchPages(stored: ReadonlyMap<string, number>): Promise<FetchedPage[]>;
+}
+
+export interface ListPages {
+  /** Pages named in RESTRICTED_INSTRUMENTS_PAGE_URL: one that disappears fails the sync. */
+  refs: readonly PageRef[];
+  /** RESTRICTED_INSTRUMENTS_CQL: pages it no longer matches simply leave the list. */
+  cql: string | null;
+}
+
+/**
+ * Asks for versions first (one request for every named page, plus the CQL search), and downloads
+ * only the pages that changed since the last successful sync.
+ */
+export function createConfluenceListSource(reader: ConfluenceReader, list: ListPages): ListSource {
   return {
-    async fetchPages() {
-      const pages: StoredPage[] = [];
-      for (const ref of refs) {
-        const page = await reader.getPage(await reader.resolvePageId(ref));
+    async fetchPages(stored) {
+      const namedIds: string[] = [];
+      for (const ref of list.refs) {
+        const id = await reader.resolvePageId(ref);
+        if (!namedIds.includes(id)) namedIds.push(id);
+      }
+      const current = namedIds.length > 0 ? await reader.getPageVersions(namedIds) : new Map<string, PageVersion>();
+      const missing = namedIds.filter((id) => !current.has(id));
+      if (missing.length > 0) {
+        throw new ConfluenceNotFoundError(
+          `get page ${missing.join(', ')}`,
+          'the page named in RESTRICTED_INSTRUMENTS_PAGE_URL no longer exists or this user cannot see it; the cached list is kept',
+        );
+      }
+      if (list.cql !== null) {
+        for (const page of await reader.cqlSearch(list.cql)) if (!current.has(page.id)) current.set(page.id, page);
+      }
+
+      if (current.size === 0) {
+        // An empty search is far more likely a broken label or query than an intended empty list:
+        // fail (keeping the cache) rather than lift every restriction.
+        throw new ConfluenceNotFoundError(`search "${list.cql}"`, 'RESTRICTED_INSTRUMENTS_CQL matched no pages; the cached list is kept');
+      }
+      const pages: FetchedPage[] = [];
+      for (const { id, title, version } of current.values()) {
+        if (stored.get(id) === version) {
+          pages.push({ id, title, version, unchanged: true });
+          continue;
+        }
+        const page = await reader.getPage(id);
         pages.push({
           id: page.id,
           title: page.title,
@@ -96,4 +145,14 @@ export function parseMockData(body: string, label: string): ParsedInstrument[] {
       expires_at: entry.expires_at ?? null,
     };
   });
+}
+
+/** The source the configuration names: the seed file with USE_MOCK_DATA, else Confluence. */
+export function createListSource(config: Config): ListSource {
+  if (config.useMockData) return createMockListSource(config.mockDataPath);
+  const { url, username, apiToken } = config.confluence;
+  if (url === null || username === null || apiToken === null) {
+    throw new Error('Confluence settings are incomplete (loadConfig should have said so)');
+  }
+  return createConfluenceListSource(createConfluenceReader({ url, username, apiToken }), { refs: config.pages, cql: config.cql });
 }

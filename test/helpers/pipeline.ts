@@ -12,6 +12,8 @@ import { DEMO_PAGE_ID } from '../../src/dev/demo-page.ts';
 import { startFakeConfluence, type FakeConfluence } from '../../src/dev/fake-confluence.ts';
 import { WORKFLOW_TYPE, type SyncWorkflowInput, type SyncWorkflowResult } from '../../src/shared.ts';
 import { createSyncWorker } from '../../src/worker.ts';
+import { createConfluenceReader } from '../../src/confluence/client.ts';
+import { createConfluenceListSource } from '../../src/sync/sources.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 
 export interface Pipeline {
@@ -31,7 +33,10 @@ export interface Pipeline {
  * (confluence.js talks HTTP to it), a worker on its own task queue of the run's Temporal dev
  * server, and the API on a free port.
  */
-export async function startPipeline(env: Record<string, string> = {}): Promise<Pipeline> {
+export async function startPipeline(
+  env: Record<string, string> | ((confluence: FakeConfluence) => Record<string, string>) = {},
+  options: { confluenceTimeoutMs?: number } = {},
+): Promise<Pipeline> {
   const database = await createTestDatabase();
   const confluence = await startFakeConfluence();
   const taskQueue = `test-${randomUUID()}`;
@@ -43,7 +48,7 @@ export async function startPipeline(env: Record<string, string> = {}): Promise<P
     DATABASE_URL: database.url,
     TEMPORAL_ADDRESS: inject('temporalAddress'),
     TEMPORAL_TASK_QUEUE: taskQueue,
-    ...env,
+    ...(typeof env === 'function' ? env(confluence) : env),
   });
   const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
   const worker: Worker = await createSyncWorker({
@@ -51,6 +56,14 @@ export async function startPipeline(env: Record<string, string> = {}): Promise<P
     db: database.db,
     connection: nativeConnection,
     workflowBundle: { codePath: inject('workflowBundlePath') },
+    ...(options.confluenceTimeoutMs === undefined
+      ? {}
+      : {
+          source: createConfluenceListSource(
+            createConfluenceReader({ url: confluence.url, username: confluence.username, apiToken: confluence.apiToken, timeoutMs: options.confluenceTimeoutMs }),
+            { refs: config.pages, cql: config.cql },
+          ),
+        }),
   });
   const workerRun = worker.run();
   const connection = await Connection.connect({ address: config.temporal.address });

@@ -1,0 +1,148 @@
+import { WorkflowFailedError } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FakeConfluence } from '../../src/dev/fake-confluence.ts';
+import { startPipeline, type Pipeline } from '../helpers/pipeline.ts';
+
+const table = (...rows: [string, string, string][]) =>
+  `<table><tbody><tr><th>Ticker</th><th>Reason</th><th>Type</th></tr>${rows
+    .map(([ticker, reason, type]) => `<tr><td><p>${ticker}</p></td><td>${reason}</td><td>${type}</td></tr>`)
+    .join('')}</tbody></table>`;
+
+function putListPages(confluence: FakeConfluence) {
+  confluence.putPage({ id: '300001', title: 'Restricted - Equities', storage: table(['AAPL', 'MNPI', 'Full'], ['MSFT', 'Mandate', 'Buy only']) });
+  confluence.putPage({ id: '300002', title: 'Restricted - Bonds', storage: table(['XS1', 'Underwriting', 'Full']), authorName: 'Bond Desk Compliance' });
+  confluence.putPage({ id: '300003', title: 'Restricted - EMEA', storage: table(['VOD LN', 'Advisory', 'Sell only'], ['AAPL', 'Also EMEA', 'Full']) });
+}
+
+/** A list spread over several pages, named by every link form; change detection by versions. */
+describe('a list on several named pages', () => {
+  let p: Pipeline;
+  const pagePath = (id: string) => `/wiki/api/v2/pages/${id}?body-format=storage`;
+
+  beforeAll(async () => {
+    p = await startPipeline((confluence) => {
+      putListPages(confluence);
+      return {
+        RESTRICTED_INSTRUMENTS_PAGE_URL: [confluence.pageUrl('300001'), confluence.tinyLink('300002'), `${confluence.url}/wiki/pages/viewpage.action?pageId=300003`].join(', '),
+      };
+    });
+  });
+  afterAll(() => p.stop());
+
+  it('syncs the union of the pages, merging an instrument listed twice', async () => {
+    const result = await p.runSync();
+    expect(result).toMatchObject({ status: 'succeeded', added: 4, warningCount: expect.any(Number) });
+    expect(result.pages.map((page) => [page.id, page.version])).toEqual([['300001', 1], ['300002', 1], ['300003', 1]]);
+    expect(await p.activeTickers()).toEqual(['AAPL', 'MSFT', 'VOD LN', 'XS1']);
+    const aapl = await p.database.db('restricted_instruments').where({ ticker: 'AAPL' }).first();
+    expect(aapl.reason).toBe('MNPI; Also EMEA');
+    const bondChange = await p.database.db('instrument_changes').where({ ticker: 'XS1' }).first();
+    expect(bondChange).toMatchObject({ change: 'added', page_id: '300002', page_version: 1, edited_by: 'Bond Desk Compliance' });
+  });
+
+  it('an unchanged hourly sync of a 3-page list makes one request (versions only)', async () => {
+    const before = p.confluence.requests.length;
+    const result = await p.runSync();
+    expect(result).toMatchObject({ added: 0, removed: 0, modified: 0, unchanged: 4 });
+    const requests = p.confluence.requests.slice(before);
+    expect(requests.map((r) => r.path)).toEqual([expect.stringMatching(/^\/wiki\/api\/v2\/pages\?id=300001&id=300002&id=300003/)]);
+  });
+
+  it('downloads only the page that changed', async () => {
+    p.confluence.putPage({ id: '300002', title: 'Restricted - Bonds', storage: table(['XS1', 'Underwriting', 'Full'], ['XS2', 'New issue', 'Full']) });
+    const before = p.confluence.requests.length;
+    const result = await p.runSync();
+    expect(result).toMatchObject({ added: 1, unchanged: 4 });
+    const downloads = p.confluence.requests.slice(before).filter((r) => r.path.includes('body-format=storage'));
+    expect(downloads.map((r) => r.path)).toEqual([pagePath('300002')]);
+  });
+
+  it('a named page that disappears fails the run as not found and keeps the list', async () => {
+    p.confluence.deletePage('300003');
+    const error = await p.runSync().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WorkflowFailedError);
+    const status = await p.get('/v1/sync/status');
+    expect(status.body.last_error).toMatchObject({ code: 'ConfluenceNotFoundError', message: expect.stringContaining('get page 300003') });
+    expect(await p.activeTickers()).toEqual(['AAPL', 'MSFT', 'VOD LN', 'XS1', 'XS2']);
+  });
+});
+
+describe('list pages found by CQL', () => {
+  let p: Pipeline;
+  beforeAll(async () => {
+    p = await startPipeline((confluence) => {
+      confluence.putPage({ id: '400001', title: 'Restricted - main', storage: table(['AAPL', 'MNPI', 'Full']) });
+      confluence.putPage({ id: '400002', title: 'Restricted - deal team', storage: table(['NVDA', 'Deal', 'Full']), labels: ['restricted-list'] });
+      confluence.putPage({ id: '400003', title: 'Unrelated', storage: table(['ZZZ', 'not a list page', 'Full']) });
+      return { RESTRICTED_INSTRUMENTS_PAGE_URL: '400001', RESTRICTED_INSTRUMENTS_CQL: 'label = "restricted-list" and space = COMP' };
+    });
+  });
+  afterAll(() => p.stop());
+
+  it('adds the pages the CQL finds to the named ones', async () => {
+    await p.runSync();
+    expect(await p.activeTickers()).toEqual(['AAPL', 'NVDA']);
+  });
+
+  it('a page the CQL no longer matches takes its instruments off the list', async () => {
+    p.confluence.putPage({ id: '400002', title: 'Restricted - deal team', storage: table(['NVDA', 'Deal', 'Full']), labels: [] });
+    const result = await p.runSync();
+    expect(result).toMatchObject({ removed: 1 });
+    expect(result.pages.map((page) => page.id)).toEqual(['400001']);
+    expect(await p.activeTickers()).toEqual(['AAPL']);
+  });
+});
+
+describe('transport failures through Temporal', () => {
+  let p: Pipeline;
+  beforeAll(async () => {
+    p = await startPipeline((confluence) => {
+      putListPages(confluence);
+      return { RESTRICTED_INSTRUMENTS_PAGE_URL: '300001' };
+    }, { confluenceTimeoutMs: 500 });
+    await p.runSync();
+  });
+  afterAll(() => p.stop());
+
+  it.each([
+    ['a connection reset', { reset: true }],
+    ['a truncated body', { truncate: true }],
+    ['a 502 from the gateway', { status: 502 }],
+    ['a 500', { status: 500 }],
+    ['an answer slower than the timeout', { delayMs: 1_500 }],
+  ])('%s is retried and the run succeeds', async (_label, fault) => {
+    p.confluence.putPage({ id: '300001', title: 'Restricted - Equities', storage: table(['AAPL', `MNPI ${Math.random()}`, 'Full']) });
+    p.confluence.fail({ ...fault, pathIncludes: '/api/v2/pages/300001' });
+    const result = await p.runSync();
+    expect(result.status).toBe('succeeded');
+    expect(result.modified).toBe(1);
+  });
+
+  it('a 403 (the user lost access to the page) fails the run at once, without retrying', async () => {
+    p.confluence.fail({ status: 403, pathIncludes: '/api/v2/pages' });
+    const before = p.confluence.requests.length;
+    const error = await p.runSync().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WorkflowFailedError);
+    expect(p.confluence.requests.length - before).toBe(1);
+    expect((await p.get('/v1/sync/status')).body.last_error.code).toBe('ConfluenceAuthError');
+  });
+
+  it('never lets the API token into a log line, a run record, an API answer or a workflow history', async () => {
+    const token = p.confluence.apiToken;
+    p.confluence.revokeToken();
+    await p.runSync().catch(() => undefined);
+    const histories: string[] = [];
+    for await (const run of p.client.workflow.list({ query: `TaskQueue = "${p.taskQueue}"` })) {
+      histories.push(JSON.stringify(await p.client.workflow.getHandle(run.workflowId, run.runId).fetchHistory()));
+    }
+    expect(histories.length).toBeGreaterThanOrEqual(4);
+    const runs = JSON.stringify(await p.database.db('sync_runs').select());
+    const answers = JSON.stringify([(await p.get('/v1/sync/status')).body, (await p.get('/v1/check?ticker=AAPL')).body]);
+    expect(globalThis.temporalLogLines.length).toBeGreaterThan(0);
+    for (const text of [...histories, runs, answers, ...globalThis.temporalLogLines]) {
+      expect(text).not.toContain(token);
+      expect(text).not.toContain(Buffer.from(`${p.confluence.username}:${token}`).toString('base64'));
+    }
+    expect(runs).toContain('rejected the credentials');
+  });
+});
