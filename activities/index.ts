@@ -19,6 +19,7 @@ import type {
   SyncTrigger,
 } from '../src/shared.ts';
 import { countDiff, describeDiffCounts, diffInstruments, type DesiredInstrument } from '../src/sync/diff.ts';
+import { removalGuard } from '../src/sync/guard.ts';
 import { readList } from '../src/sync/read-list.ts';
 import { MockDataError, type FetchedPage, type ListSource } from '../src/sync/sources.ts';
 
@@ -27,8 +28,12 @@ export interface ActivityDeps {
   runs: SyncRunStore;
   instruments: InstrumentStore;
   source: ListSource;
-  clock: () => Date;
+  /** RESTRICTED_LIST_MAX_REMOVAL_PERCENT */
+  maxRemovalPercent: number;
 }
+
+/** How many changed identifiers a run records in its search attribute (the change log has all). */
+const MAX_SEARCHABLE_CHANGES = 50;
 
 /** Serialises applies across every worker process: one sync changes the list at a time. */
 const APPLY_LOCK_KEY = 'restricted-list-sync:apply';
@@ -63,12 +68,12 @@ interface ParsedArtifact {
 }
 
 export function createActivities(deps: ActivityDeps) {
-  const { db, runs, instruments, source, clock } = deps;
+  const { db, runs, instruments, source, maxRemovalPercent } = deps;
 
   return {
     /** Records the run, downloads the page(s) and keeps their bodies in Postgres. */
-    async fetchPages(input: RunRef & { trigger: SyncTrigger }): Promise<FetchResult> {
-      await runs.startRun({ id: input.runId, workflowId: input.workflowId, trigger: input.trigger });
+    async fetchPages(input: RunRef & { trigger: SyncTrigger; requestedBy?: string }): Promise<FetchResult> {
+      await runs.startRun({ id: input.runId, workflowId: input.workflowId, trigger: input.trigger, requestedBy: input.requestedBy ?? null });
       const stored = await runs.latestStoredPages();
       let fetched: FetchedPage[];
       try {
@@ -100,14 +105,17 @@ export function createActivities(deps: ActivityDeps) {
       return { instrumentCount: artifact.instruments.length, warningCount: result.warnings.length, summary };
     },
 
-    /** Compares the parsed list with the cache; nothing is written to the cache. */
+    /** Compares the parsed list with the cache and applies the removal guard; nothing is written to the cache. */
     async diffList(input: RunRef): Promise<DiffStepResult> {
       const { instruments: desired } = await runs.loadArtifact<ParsedArtifact>(input.runId, 'parsed');
       const stored = await instruments.listAll();
       const counts = countDiff(diffInstruments(stored, desired));
       const activeBefore = stored.filter((row) => row.is_active).length;
-      await runs.saveArtifact(input.runId, 'diff', { ...counts, activeBefore });
-      return { ...counts, activeBefore, summary: `Diff: ${describeDiffCounts(counts)}` };
+      const held = removalGuard(counts.removed, activeBefore, maxRemovalPercent);
+      await runs.saveArtifact(input.runId, 'diff', { ...counts, activeBefore, held });
+      if (held !== null) await runs.markAwaitingApproval(input.runId, held);
+      const summary = `Diff: ${describeDiffCounts(counts)}${held === null ? '' : ` — held for approval: ${held}`}`;
+      return { ...counts, activeBefore, held, summary };
     },
 
     /**
@@ -115,7 +123,7 @@ export function createActivities(deps: ActivityDeps) {
      * recomputed inside the transaction so it is exact even if the cache moved since the diff step.
      * A retry after a commit finds the run succeeded and applies nothing twice.
      */
-    async applyDiff(input: RunRef): Promise<ApplyStepResult> {
+    async applyDiff(input: RunRef & { approvedBy: string | null }): Promise<ApplyStepResult> {
       const started = performance.now();
       const { instruments: desired } = await runs.loadArtifact<ParsedArtifact>(input.runId, 'parsed');
       const pages = await runs.loadPages(input.runId);
@@ -124,31 +132,44 @@ export function createActivities(deps: ActivityDeps) {
         const run = await runs.getRun(input.runId, trx);
         if (run?.status === 'succeeded') {
           const counts = { added: run.added ?? 0, removed: run.removed ?? 0, modified: run.modified ?? 0, unchanged: run.unchanged ?? 0 };
-          return { ...counts, listVersion: run.list_version ?? 0, durationMs: 0, summary: `Already applied: ${describeDiffCounts(counts)}` };
+          return { ...counts, listVersion: run.list_version ?? 0, durationMs: 0, changedInstruments: [], summary: `Already applied: ${describeDiffCounts(counts)}` };
         }
-        const diff = diffInstruments(await instruments.listAll(trx), desired);
+        const stored = await instruments.listAll(trx);
+        const diff = diffInstruments(stored, desired);
         const counts = countDiff(diff);
+        if (input.approvedBy === null) {
+          const held = removalGuard(counts.removed, stored.filter((row) => row.is_active).length, maxRemovalPercent);
+          if (held !== null) throw finalFailure('ListChangedWhileHeld', `the list changed since the diff and ${held}; nothing applied, the next run will ask again`);
+        }
         const previousVersion = await runs.currentListVersion(trx);
         const changed = counts.added + counts.removed + counts.modified > 0;
         const listVersion = previousVersion === null ? 1 : changed ? previousVersion + 1 : previousVersion;
+        // The database's clock stamps the changes and the run alike, so `at=` queries from any
+        // process agree on when this list version took effect.
+        const appliedAt = (await trx.raw<{ rows: { now: Date }[] }>('SELECT clock_timestamp() AS now')).rows[0]!.now;
         if (changed) {
           await instruments.applyDiff(trx, diff, {
             runId: input.runId,
             listVersion,
-            at: clock(),
+            at: appliedAt,
             pages: new Map(pages.map((p) => [p.id, { version: p.version, editedBy: p.editedBy }])),
           });
         }
-        await runs.markSucceeded(trx, input.runId, { ...counts, listVersion, instrumentCount: desired.length });
+        await runs.markSucceeded(trx, input.runId, { ...counts, listVersion, instrumentCount: desired.length, approvedBy: input.approvedBy, appliedAt });
         const durationMs = Math.round(performance.now() - started);
-        return { ...counts, listVersion, durationMs, summary: `Applied ${describeDiffCounts(counts)} in ${durationMs} ms` };
+        const changedInstruments = [...diff.added.map((a) => a.after), ...diff.modified.map((m) => m.after), ...diff.removed.map((r) => r.before)]
+          .map((instrument) => instrument.ticker ?? instrument.isin ?? '')
+          .slice(0, MAX_SEARCHABLE_CHANGES);
+        return { ...counts, listVersion, durationMs, changedInstruments, summary: `Applied ${describeDiffCounts(counts)} in ${durationMs} ms` };
       });
     },
 
     /** Records why a run failed, in words for the status endpoint; the cache is untouched. */
-    async markRunFailed(input: RunRef & { trigger: SyncTrigger; code: string; message: string }): Promise<void> {
+    async markRunFailed(
+      input: RunRef & { trigger: SyncTrigger; code: string; message: string; decision?: { decision: 'rejected' | 'expired'; by: string | null } },
+    ): Promise<void> {
       await runs.startRun({ id: input.runId, workflowId: input.workflowId, trigger: input.trigger });
-      await runs.markFailed(input.runId, { code: input.code, message: input.message });
+      await runs.markFailed(input.runId, { code: input.code, message: input.message, ...(input.decision ? { decision: input.decision } : {}) });
     },
   };
 }

@@ -6,7 +6,8 @@ import { DEMO_PAGE_ID, DEMO_PAGE_STORAGE, DEMO_PAGE_TITLE } from './dev/demo-pag
 import { startFakeConfluence, type FakeConfluence } from './dev/fake-confluence.ts';
 import { createLogger } from './logger.ts';
 import { startService } from './service.ts';
-import { MANUAL_WORKFLOW_ID, WORKFLOW_TYPE, type SyncWorkflowInput, type SyncWorkflowResult } from './shared.ts';
+import { SCHEDULE_ID, type SyncWorkflowInput, type SyncWorkflowResult } from './shared.ts';
+import { triggerSync } from './temporal/trigger.ts';
 import { startTemporalDevServer, type TemporalDevServer } from './temporal/dev-server.ts';
 
 /**
@@ -76,13 +77,8 @@ try {
   cleanups.push(() => service.stop());
 
   progress('sync: running the first sync');
-  const input: SyncWorkflowInput = { trigger: 'manual', requestedBy: 'npm run dev' };
-  const result = await service.client.workflow.execute<(input: SyncWorkflowInput) => Promise<SyncWorkflowResult>>(WORKFLOW_TYPE, {
-    workflowId: MANUAL_WORKFLOW_ID,
-    taskQueue: config.temporal.taskQueue,
-    args: [input],
-    workflowIdConflictPolicy: 'USE_EXISTING',
-  });
+  const triggered = await triggerSync(service.client, SCHEDULE_ID);
+  const result = await service.client.workflow.getHandle<(input: SyncWorkflowInput) => Promise<SyncWorkflowResult>>(triggered.workflowId, triggered.runId).result();
   progress(`sync: ${result.instrumentCount} instruments (+${result.added} −${result.removed} ~${result.modified}), list version ${result.listVersion}`);
 
   const api = service.apiUrl ?? '';

@@ -4,6 +4,7 @@ import type { Knex } from 'knex';
 import { createApp } from './api/app.ts';
 import { startServer, stopServer } from './api/server.ts';
 import type { Config } from './config.ts';
+import { createHistoryStore } from './db/history.ts';
 import { createInstrumentStore } from './db/instruments.ts';
 import { createSyncRunStore } from './db/sync-runs.ts';
 import type { Logger } from './logger.ts';
@@ -62,6 +63,8 @@ export async function startService(options: {
       config,
       runs: createSyncRunStore(db),
       instruments: createInstrumentStore(db),
+      history: createHistoryStore(db),
+      temporal: { client },
       logger: { warn: (message) => logger.warn(message) },
     });
     const { server, url } = await startServer(app, config.port);

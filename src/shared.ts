@@ -1,13 +1,17 @@
 /**
- * Names and payload types shared by the workflow (deterministic sandbox) and the Node side.
- * Pure declarations only: this module is bundled into the workflow sandbox.
+ * Names, signals and payload types shared by the workflow (deterministic sandbox) and the Node
+ * side. Declarations only: this module is bundled into the workflow sandbox.
  */
+import { defineQuery, defineSignal } from '@temporalio/workflow';
 
 export const SCHEDULE_ID = 'restricted-list-sync';
 export const WORKFLOW_TYPE = 'syncRestrictedList';
-/** Scheduled runs get `<id>-<timestamp>`; a manual run uses this id so two cannot run at once. */
+/**
+ * Every run, scheduled or manual, is started by the schedule (manual runs by a trigger with
+ * overlap SKIP), so the schedule's overlap policy is what keeps runs one at a time; the ids
+ * Temporal gives them are `<prefix>-<timestamp>`.
+ */
 export const WORKFLOW_ID_PREFIX = 'restricted-list-sync';
-export const MANUAL_WORKFLOW_ID = `${WORKFLOW_ID_PREFIX}-manual`;
 
 /** Registered with the dev server (and, in production, with `temporal operator search-attribute create`). */
 export const SEARCH_ATTRIBUTES = {
@@ -15,7 +19,18 @@ export const SEARCH_ATTRIBUTES = {
   RestrictedListAdded: 'Int',
   RestrictedListRemoved: 'Int',
   RestrictedListModified: 'Int',
+  /** Tickers/ISINs the run added, removed or modified (the first 50), to find "the run that removed AAPL". */
+  RestrictedListChangedInstruments: 'KeywordList',
 } as const;
+
+/** An operator's decision on a run held by the removal guard (`by`: the admin token's name). */
+export interface Decision {
+  by: string;
+}
+export const approveSignal = defineSignal<[Decision]>('approve');
+export const rejectSignal = defineSignal<[Decision]>('reject');
+/** What the run is doing now, in words (also shown as the workflow's current details). */
+export const stageQuery = defineQuery<string>('stage');
 
 export type SyncTrigger = 'schedule' | 'manual';
 
@@ -23,6 +38,10 @@ export interface SyncWorkflowInput {
   trigger: SyncTrigger;
   /** Who asked for a manual run (an admin token's name). */
   requestedBy?: string;
+  /** How long a run held by the removal guard waits for a decision; default 24 h. */
+  approvalTimeoutMs?: number;
+  /** Per attempt of each step; default 2 min (tests shorten it to see a killed worker's step retried). */
+  activityStartToCloseMs?: number;
 }
 
 /** Identifies one run's data in Postgres (claim check): payloads carry this, never page bodies. */
@@ -58,12 +77,16 @@ export interface DiffCounts {
 
 export interface DiffStepResult extends DiffCounts {
   activeBefore: number;
+  /** Why the removal guard holds this diff for an operator's decision; null when it does not. */
+  held: string | null;
   summary: string;
 }
 
 export interface ApplyStepResult extends DiffCounts {
   listVersion: number;
   durationMs: number;
+  /** Identifiers of changed instruments (capped), for the search attribute. */
+  changedInstruments: string[];
   summary: string;
 }
 
@@ -82,6 +105,8 @@ export const SYNC_FAILURE_TYPES = [
   'ConfluenceNotFoundError',
   'ParseError',
   'InvalidMockData',
-  'ConfigurationError',
+  'RemovalRejected',
+  'ApprovalTimedOut',
+  'ListChangedWhileHeld',
 ] as const;
 export type SyncFailureType = (typeof SYNC_FAILURE_TYPES)[number];

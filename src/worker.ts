@@ -30,7 +30,7 @@ export async function createSyncWorker(options: {
       runs: createSyncRunStore(db),
       instruments: createInstrumentStore(db),
       source: options.source ?? createListSource(config),
-      clock: () => new Date(),
+      maxRemovalPercent: config.maxRemovalPercent,
     }),
   });
 }

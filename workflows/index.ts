@@ -2,29 +2,25 @@ import {
   ActivityFailure,
   ApplicationFailure,
   TimeoutFailure,
+  condition,
   log,
   proxyActivities,
+  setCurrentDetails,
+  setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SyncActivities } from '../activities/index.ts';
-import type { SyncWorkflowInput, SyncWorkflowResult } from '../src/shared.ts';
+import {
+  approveSignal,
+  rejectSignal,
+  stageQuery,
+  type Decision,
+  type SyncWorkflowInput,
+  type SyncWorkflowResult,
+} from '../src/shared.ts';
 
-// Transient failures (Confluence 5xx, network, database) are retried with exponential backoff
-// (1 s, 2 s, 4 s … capped at 1 min); after 10 minutes the run gives up and the next one tries again.
-const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' } as const;
-
-const { fetchPages, parsePages, diffList, applyDiff } = proxyActivities<SyncActivities>({
-  startToCloseTimeout: '2m',
-  scheduleToCloseTimeout: '10m',
-  retry,
-});
-
-const { markRunFailed } = proxyActivities<SyncActivities>({
-  startToCloseTimeout: '30s',
-  scheduleToCloseTimeout: '30m',
-  retry,
-});
+const DEFAULT_APPROVAL_TIMEOUT_MS = 24 * 60 * 60 * 1000;
 
 /** The failure's type and words, from the activity failure that ended the run. */
 function describeFailure(error: unknown): { code: string; message: string } {
@@ -34,24 +30,77 @@ function describeFailure(error: unknown): { code: string; message: string } {
   return { code: 'Error', message: cause instanceof Error ? cause.message : String(cause) };
 }
 
-/** One sync: fetch → parse → diff → apply. Payloads carry ids and counts; the data stays in Postgres. */
+/**
+ * One sync: fetch → parse → diff → (removal guard) → apply. Payloads carry ids, counts and
+ * short summaries; page bodies and lists stay in Postgres, so the history is small at any size.
+ */
 export async function syncRestrictedList(input: SyncWorkflowInput): Promise<SyncWorkflowResult> {
   const { workflowId, runId } = workflowInfo();
   const run = { workflowId, runId };
+
+  // Transient failures (Confluence 5xx and timeouts, network, database) are retried with
+  // exponential backoff (1 s, 2 s, 4 s … capped at 1 min); after 10 minutes the run gives up,
+  // says why, and the next scheduled run tries again.
+  const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' } as const;
+  const { fetchPages, parsePages, diffList, applyDiff } = proxyActivities<SyncActivities>({
+    startToCloseTimeout: input.activityStartToCloseMs ?? 2 * 60 * 1000,
+    scheduleToCloseTimeout: '10m',
+    retry,
+  });
+  const { markRunFailed } = proxyActivities<SyncActivities>({ startToCloseTimeout: '30s', scheduleToCloseTimeout: '30m', retry });
+
+  let stage = 'starting';
+  const setStage = (words: string) => {
+    stage = words;
+    setCurrentDetails(words);
+  };
+  setHandler(stageQuery, () => stage);
+  let decision: { approved: boolean; by: string } | null = null;
+  const decide = (approved: boolean) => (signal: Decision) => {
+    if (decision === null) decision = { approved, by: signal.by };
+  };
+  setHandler(approveSignal, decide(true));
+  setHandler(rejectSignal, decide(false));
+
   try {
-    const fetched = await fetchPages({ ...run, trigger: input.trigger });
-    upsertSearchAttributes({
-      RestrictedListPageVersions: fetched.pages.map((page) => `${page.id}:v${page.version}`),
-    });
+    setStage('Fetching the list page(s) from Confluence');
+    const fetched = await fetchPages({ ...run, trigger: input.trigger, ...(input.requestedBy ? { requestedBy: input.requestedBy } : {}) });
+    upsertSearchAttributes({ RestrictedListPageVersions: fetched.pages.map((page) => `${page.id}:v${page.version}`) });
+
+    setStage(`${fetched.summary}; parsing`);
     const parsed = await parsePages(run);
+    setStage(`${parsed.summary}; comparing with the cached list`);
     const diff = await diffList(run);
     log.info(diff.summary);
-    const applied = await applyDiff(run);
+
+    let approvedBy: string | null = null;
+    if (diff.held !== null) {
+      const timeoutMs = input.approvalTimeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS;
+      setStage(`Waiting for an operator: ${diff.held}. Approve or reject through the API; checks keep using the current list.`);
+      const answered = await condition(() => decision !== null, timeoutMs);
+      const outcome = decision as { approved: boolean; by: string } | null;
+      if (!answered || outcome === null) {
+        const message = `nobody approved within ${Math.round(timeoutMs / 60_000)} min: ${diff.held}; nothing applied`;
+        await markRunFailed({ ...run, trigger: input.trigger, code: 'ApprovalTimedOut', message, decision: { decision: 'expired', by: null } });
+        throw ApplicationFailure.create({ type: 'ApprovalTimedOut', message, nonRetryable: true });
+      }
+      if (!outcome.approved) {
+        const message = `rejected by ${outcome.by}: ${diff.held}; nothing applied`;
+        await markRunFailed({ ...run, trigger: input.trigger, code: 'RemovalRejected', message, decision: { decision: 'rejected', by: outcome.by } });
+        throw ApplicationFailure.create({ type: 'RemovalRejected', message, nonRetryable: true });
+      }
+      approvedBy = outcome.by;
+    }
+
+    setStage(`${diff.summary}; applying`);
+    const applied = await applyDiff({ ...run, approvedBy });
     upsertSearchAttributes({
       RestrictedListAdded: [applied.added],
       RestrictedListRemoved: [applied.removed],
       RestrictedListModified: [applied.modified],
+      RestrictedListChangedInstruments: applied.changedInstruments,
     });
+    setStage(`${applied.summary}; list version ${applied.listVersion}`);
     return {
       status: 'succeeded',
       runId,
@@ -65,7 +114,9 @@ export async function syncRestrictedList(input: SyncWorkflowInput): Promise<Sync
       pages: fetched.pages,
     };
   } catch (error) {
+    if (error instanceof ApplicationFailure) throw error; // already recorded (guard decisions)
     const failure = describeFailure(error);
+    setStage(`Failed (${failure.code}): ${failure.message}. The cached list is unchanged.`);
     log.warn('sync failed; the cached list is unchanged', failure);
     await markRunFailed({ ...run, trigger: input.trigger, ...failure });
     throw error;

@@ -116,6 +116,19 @@ export function createInstrumentStore(db: Knex) {
       }
     },
 
+    /** Active rows whose ticker or ISIN equals any query's, in one round trip (batch checks). */
+    async findActiveMatchesMany(queries: readonly CheckQuery[]): Promise<StoredInstrument[]> {
+      const tickers = [...new Set(queries.map((q) => q.ticker).filter((t): t is string => t !== null))];
+      const isins = [...new Set(queries.map((q) => q.isin).filter((i): i is string => i !== null))];
+      return db('restricted_instruments')
+        .select(COLUMNS)
+        .where({ is_active: true })
+        .andWhere((where) => {
+          where.whereIn('ticker', tickers).orWhereIn('isin', isins);
+        })
+        .orderBy('id');
+    },
+
     /** Active rows whose ticker or ISIN equals the query's (dates and side are judged by the caller). */
     async findActiveMatches(query: CheckQuery): Promise<StoredInstrument[]> {
       return db('restricted_instruments')

@@ -4,7 +4,8 @@ import type { DiffCounts, PageVersionRef, SyncTrigger } from '../shared.ts';
 
 export type Db = Knex | Knex.Transaction;
 
-export type RunStatus = 'running' | 'succeeded' | 'failed';
+export type RunStatus = 'running' | 'awaiting_approval' | 'succeeded' | 'failed';
+export type Decision = 'approved' | 'rejected' | 'expired';
 
 export interface SyncRunRow extends Partial<DiffCounts> {
   id: string;
@@ -19,6 +20,11 @@ export interface SyncRunRow extends Partial<DiffCounts> {
   warnings: ParseWarning[];
   error_code: string | null;
   error: string | null;
+  requested_by: string | null;
+  held_reason: string | null;
+  decision: Decision | null;
+  decided_by: string | null;
+  decided_at: Date | null;
 }
 
 export interface StoredPage extends PageVersionRef {
@@ -34,9 +40,9 @@ export type ArtifactKind = 'parsed' | 'diff';
 export function createSyncRunStore(db: Knex) {
   return {
     /** Idempotent: a retried fetch finds its run already there. */
-    async startRun(run: { id: string; workflowId: string; trigger: SyncTrigger }): Promise<void> {
+    async startRun(run: { id: string; workflowId: string; trigger: SyncTrigger; requestedBy?: string | null }): Promise<void> {
       await db('sync_runs')
-        .insert({ id: run.id, workflow_id: run.workflowId, trigger: run.trigger, status: 'running' })
+        .insert({ id: run.id, workflow_id: run.workflowId, trigger: run.trigger, status: 'running', requested_by: run.requestedBy ?? null })
         .onConflict('id')
         .ignore();
     },
@@ -45,6 +51,14 @@ export function createSyncRunStore(db: Knex) {
      * Keeps the run's pages: the fresh downloads, and the unchanged ones copied from the run that
      * stored them (so an unchanged page is never downloaded twice). Returns them all.
      */
+    /** A run started through the API: recorded as manual, with the admin token's name. */
+    async recordManualTrigger(runId: string, workflowId: string, requestedBy: string): Promise<void> {
+      await db('sync_runs')
+        .insert({ id: runId, workflow_id: workflowId, trigger: 'manual', status: 'running', requested_by: requestedBy })
+        .onConflict('id')
+        .merge(['trigger', 'requested_by']);
+    },
+
     async savePages(runId: string, fresh: StoredPage[], reused: { fromRunId: string; ids: string[] } | null = null): Promise<PageVersionRef[]> {
       return db.transaction(async (trx) => {
         await trx('sync_run_pages').where({ run_id: runId }).delete();
@@ -115,21 +129,33 @@ export function createSyncRunStore(db: Knex) {
     },
 
     /** A run that already succeeded stays succeeded (a late failure report cannot undo it). */
-    async markFailed(runId: string, failure: { code: string; message: string }): Promise<void> {
+    async markFailed(runId: string, failure: { code: string; message: string; decision?: { decision: Decision; by: string | null } }): Promise<void> {
       await db('sync_runs')
         .where({ id: runId })
         .whereNot({ status: 'succeeded' })
-        .update({ status: 'failed', error_code: failure.code, error: failure.message, finished_at: db.fn.now() });
+        .update({
+          status: 'failed',
+          error_code: failure.code,
+          error: failure.message,
+          finished_at: db.fn.now(),
+          ...(failure.decision ? { decision: failure.decision.decision, decided_by: failure.decision.by, decided_at: db.fn.now() } : {}),
+        });
+    },
+
+    /** Held by the removal guard: checks keep answering from the current list meanwhile. */
+    async markAwaitingApproval(runId: string, reason: string): Promise<void> {
+      await db('sync_runs').where({ id: runId, status: 'running' }).update({ status: 'awaiting_approval', held_reason: reason });
     },
 
     async markSucceeded(
       trx: Db,
       runId: string,
-      result: DiffCounts & { listVersion: number; instrumentCount: number },
+      result: DiffCounts & { listVersion: number; instrumentCount: number; approvedBy: string | null; appliedAt: Date },
     ): Promise<void> {
       await trx('sync_runs').where({ id: runId }).update({
+        ...(result.approvedBy === null ? {} : { decision: 'approved', decided_by: result.approvedBy, decided_at: result.appliedAt }),
         status: 'succeeded',
-        finished_at: trx.fn.now(),
+        finished_at: result.appliedAt,
         added: result.added,
         removed: result.removed,
         modified: result.modified,

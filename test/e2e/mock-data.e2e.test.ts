@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPipeline, type Pipeline } from '../helpers/pipeline.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const SEED = new URL('../data/restricted_instruments.json', import.meta.url);
 
@@ -29,7 +30,7 @@ describe('USE_MOCK_DATA', () => {
     expect(msft.body).toMatchObject({ restricted: true, matches: [{ restriction_type: 'buy_only', isin: 'US5949181045' }] });
   });
 
-  it('applies an edit of the file as a diff', async () => {
+  it('applies an edit of the file as a diff (this one large enough to need an approval)', async () => {
     await writeFile(
       file,
       JSON.stringify([
@@ -37,8 +38,10 @@ describe('USE_MOCK_DATA', () => {
         { ticker: 'IBM', isin: null, reason: 'New mandate', restriction_type: 'sell_only' },
       ]),
     );
-    const result = await p.runSync();
-    expect(result).toMatchObject({ added: 1, modified: 1, removed: 4 });
+    const handle = await p.startSync();
+    await waitFor('the run to be held', async () => ((await p.get('/v1/sync/status')).body.status === 'awaiting_approval' ? true : undefined));
+    expect((await p.post(`/v1/sync/runs/${handle.workflowId}/approve`)).status).toBe(202);
+    expect(await handle.result()).toMatchObject({ added: 1, modified: 1, removed: 4 });
     expect(await p.activeTickers()).toEqual(['AAPL US', 'IBM']);
   });
 

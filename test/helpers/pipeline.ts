@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { createApp } from '../../src/api/app.ts';
 import { startServer, stopServer } from '../../src/api/server.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
+import { createHistoryStore } from '../../src/db/history.ts';
 import { createInstrumentStore } from '../../src/db/instruments.ts';
+import { ensureSchedule } from '../../src/temporal/schedule.ts';
 import { createSyncRunStore } from '../../src/db/sync-runs.ts';
 import { DEMO_PAGE_ID } from '../../src/dev/demo-page.ts';
 import { startFakeConfluence, type FakeConfluence } from '../../src/dev/fake-confluence.ts';
@@ -16,14 +18,21 @@ import { createConfluenceReader } from '../../src/confluence/client.ts';
 import { createConfluenceListSource } from '../../src/sync/sources.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 
+const TOKENS = { read: 'test-read-token-0123456789abcdef', admin: 'test-admin-token-0123456789abcdef' };
+
 export interface Pipeline {
   database: TestDatabase;
   confluence: FakeConfluence;
   config: Config;
   client: Client;
   taskQueue: string;
-  runSync(): Promise<SyncWorkflowResult>;
-  get(path: string): Promise<{ status: number; body: any }>;
+  runSync(input?: Partial<SyncWorkflowInput>): Promise<SyncWorkflowResult>;
+  /** Starts a run and returns its handle without waiting. */
+  startSync(input?: Partial<SyncWorkflowInput>): Promise<WorkflowHandle>;
+  get(path: string, token?: string | null): Promise<{ status: number; body: any }>;
+  post(path: string, body?: unknown, token?: string | null): Promise<{ status: number; body: any }>;
+  /** API tokens this pipeline's API accepts. */
+  tokens: { read: string; admin: string };
   activeTickers(): Promise<string[]>;
   stop(): Promise<void>;
 }
@@ -48,6 +57,8 @@ export async function startPipeline(
     DATABASE_URL: database.url,
     TEMPORAL_ADDRESS: inject('temporalAddress'),
     TEMPORAL_TASK_QUEUE: taskQueue,
+    API_READ_TOKENS: `reader=${TOKENS.read}`,
+    API_ADMIN_TOKENS: `ops-alice=${TOKENS.admin}`,
     ...(typeof env === 'function' ? env(confluence) : env),
   });
   const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
@@ -68,8 +79,24 @@ export async function startPipeline(
   const workerRun = worker.run();
   const connection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection });
-  const app = createApp({ config, runs: createSyncRunStore(database.db), instruments: createInstrumentStore(database.db) });
+  const scheduleId = `test-schedule-${randomUUID()}`;
+  await ensureSchedule(client, config, scheduleId);
+  await client.schedule.getHandle(scheduleId).pause('tests trigger runs themselves');
+  const app = createApp({
+    config,
+    runs: createSyncRunStore(database.db),
+    instruments: createInstrumentStore(database.db),
+    history: createHistoryStore(database.db),
+    temporal: { client, scheduleId },
+  });
   const { server, url: api }: { server: Server; url: string } = await startServer(app, 0, '127.0.0.1');
+
+  const start = (input: Partial<SyncWorkflowInput>) =>
+    client.workflow.start<(input: SyncWorkflowInput) => Promise<SyncWorkflowResult>>(WORKFLOW_TYPE, {
+      taskQueue,
+      workflowId: `test-sync-${randomUUID()}`,
+      args: [{ trigger: 'manual', ...input }],
+    });
 
   return {
     database,
@@ -77,16 +104,19 @@ export async function startPipeline(
     config,
     client,
     taskQueue,
-    runSync: () => {
-      const input: SyncWorkflowInput = { trigger: 'manual' };
-      return client.workflow.execute<(input: SyncWorkflowInput) => Promise<SyncWorkflowResult>>(WORKFLOW_TYPE, {
-        taskQueue,
-        workflowId: `test-sync-${randomUUID()}`,
-        args: [input],
-      });
+    runSync: async (input = {}) => (await start(input)).result(),
+    startSync: start,
+    tokens: TOKENS,
+    get: async (path, token = TOKENS.admin) => {
+      const response = await fetch(`${api}${path}`, { headers: token === null ? {} : { authorization: `Bearer ${token}` } });
+      return { status: response.status, body: await response.json() };
     },
-    get: async (path) => {
-      const response = await fetch(`${api}${path}`);
+    post: async (path, body, token = TOKENS.admin) => {
+      const response = await fetch(`${api}${path}`, {
+        method: 'POST',
+        headers: { ...(token === null ? {} : { authorization: `Bearer ${token}` }), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
       return { status: response.status, body: await response.json() };
     },
     activeTickers: async () => {
@@ -94,6 +124,7 @@ export async function startPipeline(
       return rows.map((row) => row.ticker);
     },
     stop: async () => {
+      await client.schedule.getHandle(scheduleId).delete().catch(() => undefined);
       await stopServer(server);
       worker.shutdown();
       await workerRun;
