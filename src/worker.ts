@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, Runtime, Worker, type LogLevel, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import type { Knex } from 'knex';
-import { createActivities } from '../activities/index.ts';
+import { createActivities, type SyncActivities } from '../activities/index.ts';
 import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
 import { createInstrumentStore } from './db/instruments.ts';
@@ -18,6 +18,8 @@ export async function createSyncWorker(options: {
   source?: ListSource;
   taskQueue?: string;
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Fault injection for tests: wraps the real activities (never replaces them). */
+  wrapActivities?: (activities: SyncActivities) => SyncActivities;
 }): Promise<Worker> {
   const { config, db } = options;
   return Worker.create({
@@ -25,13 +27,13 @@ export async function createSyncWorker(options: {
     namespace: config.temporal.namespace,
     taskQueue: options.taskQueue ?? config.temporal.taskQueue,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities({
+    activities: (options.wrapActivities ?? ((a: SyncActivities) => a))(createActivities({
       db,
       runs: createSyncRunStore(db),
       instruments: createInstrumentStore(db),
       source: options.source ?? createListSource(config),
       maxRemovalPercent: config.maxRemovalPercent,
-    }),
+    })),
   });
 }
 

@@ -10,7 +10,8 @@ function scheduleOptions(config: Config, scheduleId: string): ScheduleOptions {
     action: {
       type: 'startWorkflow',
       workflowType: WORKFLOW_TYPE,
-      workflowId: WORKFLOW_ID_PREFIX,
+      // Temporal appends the action's timestamp to this id.
+      workflowId: scheduleId === SCHEDULE_ID ? WORKFLOW_ID_PREFIX : scheduleId,
       taskQueue: config.temporal.taskQueue,
       args: [input],
     },

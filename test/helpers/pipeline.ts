@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { createApp } from '../../src/api/app.ts';
@@ -14,6 +14,7 @@ import { DEMO_PAGE_ID } from '../../src/dev/demo-page.ts';
 import { startFakeConfluence, type FakeConfluence } from '../../src/dev/fake-confluence.ts';
 import { WORKFLOW_TYPE, type SyncWorkflowInput, type SyncWorkflowResult } from '../../src/shared.ts';
 import { createSyncWorker } from '../../src/worker.ts';
+import type { SyncActivities } from '../../activities/index.ts';
 import { createConfluenceReader } from '../../src/confluence/client.ts';
 import { createConfluenceListSource } from '../../src/sync/sources.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
@@ -24,15 +25,20 @@ export interface Pipeline {
   database: TestDatabase;
   confluence: FakeConfluence;
   config: Config;
+  /** The environment the pipeline was configured from (for a worker in another process). */
+  env: Record<string, string>;
   client: Client;
   taskQueue: string;
   runSync(input?: Partial<SyncWorkflowInput>): Promise<SyncWorkflowResult>;
   /** Starts a run and returns its handle without waiting. */
-  startSync(input?: Partial<SyncWorkflowInput>): Promise<WorkflowHandle>;
+  startSync(input?: Partial<SyncWorkflowInput>): Promise<WorkflowHandleWithFirstExecutionRunId>;
   get(path: string, token?: string | null): Promise<{ status: number; body: any }>;
   post(path: string, body?: unknown, token?: string | null): Promise<{ status: number; body: any }>;
   /** API tokens this pipeline's API accepts. */
   tokens: { read: string; admin: string };
+  scheduleId: string;
+  /** Starts one more in-process worker on this pipeline's task queue (stopped with the pipeline). */
+  startWorker(): Promise<void>;
   activeTickers(): Promise<string[]>;
   stop(): Promise<void>;
 }
@@ -43,13 +49,13 @@ export interface Pipeline {
  * server, and the API on a free port.
  */
 export async function startPipeline(
-  env: Record<string, string> | ((confluence: FakeConfluence) => Record<string, string>) = {},
-  options: { confluenceTimeoutMs?: number } = {},
+  overrides: Record<string, string> | ((confluence: FakeConfluence) => Record<string, string>) = {},
+  options: { confluenceTimeoutMs?: number; wrapActivities?: (activities: SyncActivities) => SyncActivities; worker?: boolean } = {},
 ): Promise<Pipeline> {
   const database = await createTestDatabase();
   const confluence = await startFakeConfluence();
   const taskQueue = `test-${randomUUID()}`;
-  const config = loadConfig({
+  const env: Record<string, string> = {
     CONFLUENCE_URL: `${confluence.url}/wiki`,
     CONFLUENCE_USERNAME: confluence.username,
     CONFLUENCE_API_TOKEN: confluence.apiToken,
@@ -59,24 +65,36 @@ export async function startPipeline(
     TEMPORAL_TASK_QUEUE: taskQueue,
     API_READ_TOKENS: `reader=${TOKENS.read}`,
     API_ADMIN_TOKENS: `ops-alice=${TOKENS.admin}`,
-    ...(typeof env === 'function' ? env(confluence) : env),
-  });
+    ...(typeof overrides === 'function' ? overrides(confluence) : overrides),
+  };
+  const config = loadConfig(env);
+
   const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
-  const worker: Worker = await createSyncWorker({
-    config,
-    db: database.db,
-    connection: nativeConnection,
-    workflowBundle: { codePath: inject('workflowBundlePath') },
-    ...(options.confluenceTimeoutMs === undefined
-      ? {}
-      : {
-          source: createConfluenceListSource(
-            createConfluenceReader({ url: confluence.url, username: confluence.username, apiToken: confluence.apiToken, timeoutMs: options.confluenceTimeoutMs }),
-            { refs: config.pages, cql: config.cql },
-          ),
-        }),
-  });
-  const workerRun = worker.run();
+  const startWorker = async (): Promise<{ stop(): Promise<void> }> => {
+    const worker: Worker = await createSyncWorker({
+      config,
+      db: database.db,
+      connection: nativeConnection,
+      workflowBundle: { codePath: inject('workflowBundlePath') },
+      ...(options.wrapActivities ? { wrapActivities: options.wrapActivities } : {}),
+      ...(options.confluenceTimeoutMs === undefined
+        ? {}
+        : {
+            source: createConfluenceListSource(
+              createConfluenceReader({ url: confluence.url, username: confluence.username, apiToken: confluence.apiToken, timeoutMs: options.confluenceTimeoutMs }),
+              { refs: config.pages, cql: config.cql },
+            ),
+          }),
+    });
+    const running = worker.run();
+    return {
+      stop: async () => {
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+        await running;
+      },
+    };
+  };
+  const workers: { stop(): Promise<void> }[] = options.worker === false ? [] : [await startWorker()];
   const connection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection });
   const scheduleId = `test-schedule-${randomUUID()}`;
@@ -102,11 +120,16 @@ export async function startPipeline(
     database,
     confluence,
     config,
+    env,
     client,
     taskQueue,
     runSync: async (input = {}) => (await start(input)).result(),
     startSync: start,
     tokens: TOKENS,
+    scheduleId,
+    startWorker: async () => {
+      workers.push(await startWorker());
+    },
     get: async (path, token = TOKENS.admin) => {
       const response = await fetch(`${api}${path}`, { headers: token === null ? {} : { authorization: `Bearer ${token}` } });
       return { status: response.status, body: await response.json() };
@@ -126,8 +149,7 @@ export async function startPipeline(
     stop: async () => {
       await client.schedule.getHandle(scheduleId).delete().catch(() => undefined);
       await stopServer(server);
-      worker.shutdown();
-      await workerRun;
+      for (const worker of workers) await worker.stop();
       await connection.close();
       await nativeConnection.close();
       await confluence.close();
