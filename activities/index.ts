@@ -156,6 +156,7 @@ export function createActivities(deps: ActivityDeps) {
           });
         }
         await runs.markSucceeded(trx, input.runId, { ...counts, listVersion, instrumentCount: desired.length, approvedBy: input.approvedBy, appliedAt });
+        await runs.notifyListChanged(trx, listVersion);
         const durationMs = Math.round(performance.now() - started);
         const changedInstruments = [...diff.added.map((a) => a.after), ...diff.modified.map((m) => m.after), ...diff.removed.map((r) => r.before)]
           .map((instrument) => instrument.ticker ?? instrument.isin ?? '')

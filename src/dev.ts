@@ -73,7 +73,7 @@ try {
 
   const config = loadConfig(env);
   const logger = createLogger({ level: env.LOG_LEVEL ?? 'warn' });
-  const service = await startService({ config, db: database.db, roles: ['worker', 'api'], logger });
+  const service = await startService({ config, db: database.db, databaseUrl: database.url, roles: ['worker', 'api'], logger });
   cleanups.push(() => service.stop());
 
   progress('sync: running the first sync');

@@ -2,6 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { Knex } from 'knex';
 import { createApp } from './api/app.ts';
+import { createCheckIndex } from './api/check-index.ts';
 import { startServer, stopServer } from './api/server.ts';
 import type { Config } from './config.ts';
 import { createHistoryStore } from './db/history.ts';
@@ -28,6 +29,8 @@ export interface RunningService {
 export async function startService(options: {
   config: Config;
   db: Knex;
+  /** For the check index's LISTEN connection. */
+  databaseUrl: string;
   roles: readonly Role[];
   logger: Logger;
   source?: ListSource;
@@ -59,7 +62,16 @@ export async function startService(options: {
 
   let apiUrl: string | null = null;
   if (roles.includes('api')) {
+    const checkIndex = createCheckIndex({
+      db,
+      databaseUrl: options.databaseUrl,
+      onError: (message) => logger.error(message),
+    });
+    // The list is loaded before the port opens: an API that answers is an API that knows the list.
+    await checkIndex.start();
+    stops.push(() => checkIndex.stop());
     const app = createApp({
+      checkIndex,
       config,
       runs: createSyncRunStore(db),
       instruments: createInstrumentStore(db),

@@ -36,6 +36,9 @@ export interface StoredPage extends PageVersionRef {
 
 export type ArtifactKind = 'parsed' | 'diff';
 
+/** Postgres channel a successful apply notifies; API processes reload their check index on it. */
+export const LIST_CHANGED_CHANNEL = 'restricted_list_changed';
+
 /** Sync runs and the data each run hands from one step to the next (the claim check). */
 export function createSyncRunStore(db: Knex) {
   return {
@@ -165,6 +168,11 @@ export function createSyncRunStore(db: Knex) {
         error_code: null,
         error: null,
       });
+    },
+
+    /** Sent inside the apply transaction, so listeners hear of it exactly when it commits. */
+    async notifyListChanged(trx: Db, listVersion: number): Promise<void> {
+      await trx.raw('SELECT pg_notify(?, ?)', [LIST_CHANGED_CHANNEL, String(listVersion)]);
     },
 
     async getRun(runId: string, trx: Db = db): Promise<SyncRunRow | undefined> {

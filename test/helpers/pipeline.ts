@@ -4,6 +4,7 @@ import { Client, Connection, type WorkflowHandleWithFirstExecutionRunId } from '
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { createApp } from '../../src/api/app.ts';
+import { createCheckIndex, type CheckIndex } from '../../src/api/check-index.ts';
 import { startServer, stopServer } from '../../src/api/server.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { createHistoryStore } from '../../src/db/history.ts';
@@ -37,6 +38,9 @@ export interface Pipeline {
   /** API tokens this pipeline's API accepts. */
   tokens: { read: string; admin: string };
   scheduleId: string;
+  checkIndex: CheckIndex;
+  /** The API's base URL (http://127.0.0.1:port). */
+  apiUrl: string;
   /** Starts one more in-process worker on this pipeline's task queue (stopped with the pipeline). */
   startWorker(): Promise<void>;
   activeTickers(): Promise<string[]>;
@@ -100,7 +104,10 @@ export async function startPipeline(
   const scheduleId = `test-schedule-${randomUUID()}`;
   await ensureSchedule(client, config, scheduleId);
   await client.schedule.getHandle(scheduleId).pause('tests trigger runs themselves');
+  const checkIndex = createCheckIndex({ db: database.db, databaseUrl: database.url, pollMs: 60_000 });
+  await checkIndex.start();
   const app = createApp({
+    checkIndex,
     config,
     runs: createSyncRunStore(database.db),
     instruments: createInstrumentStore(database.db),
@@ -123,10 +130,21 @@ export async function startPipeline(
     env,
     client,
     taskQueue,
-    runSync: async (input = {}) => (await start(input)).result(),
+    // Checks read the in-memory index, which hears of an apply by NOTIFY; the tests wait for it
+    // (propagation itself is tested on its own).
+    runSync: async (input = {}) => {
+      const handle = await start(input);
+      try {
+        return await handle.result();
+      } finally {
+        await checkIndex.refresh();
+      }
+    },
+    checkIndex,
     startSync: start,
     tokens: TOKENS,
     scheduleId,
+    apiUrl: api,
     startWorker: async () => {
       workers.push(await startWorker());
     },
@@ -150,6 +168,7 @@ export async function startPipeline(
       await client.schedule.getHandle(scheduleId).delete().catch(() => undefined);
       await stopServer(server);
       for (const worker of workers) await worker.stop();
+      await checkIndex.stop();
       await connection.close();
       await nativeConnection.close();
       await confluence.close();

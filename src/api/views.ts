@@ -1,0 +1,263 @@
+import type { Client, WorkflowExecutionStatusName } from '@temporalio/client';
+import type { Config } from '../config.ts';
+import type { HistoryStore } from '../db/history.ts';
+import type { CheckQuery, InstrumentStore } from '../db/instruments.ts';
+import type { SyncRunRow, SyncRunStore } from '../db/sync-runs.ts';
+import { approveSignal, rejectSignal, SCHEDULE_ID } from '../shared.ts';
+import type { StoredInstrument } from '../sync/diff.ts';
+import { triggerSync } from '../temporal/trigger.ts';
+import type { Principal } from './auth.ts';
+import { evaluateCheck, type Side } from './check.ts';
+import type { CheckIndex } from './check-index.ts';
+import { HttpError, listUnavailable } from './errors.ts';
+
+export interface ViewDeps {
+  config: Config;
+  runs: SyncRunStore;
+  instruments: InstrumentStore;
+  history: HistoryStore;
+  /** Needed to start or decide runs; absent, those answer 503. */
+  temporal?: { client: Client; scheduleId?: string };
+  /** The in-memory list for checks now; absent, checks read the database. */
+  checkIndex?: CheckIndex;
+  clock?: () => Date;
+}
+
+export interface CheckItem extends CheckQuery {
+  side: Side | null;
+}
+
+const matchesQuery = (row: StoredInstrument, item: CheckQuery) =>
+  (item.ticker !== null && row.ticker === item.ticker) || (item.isin !== null && row.isin === item.isin);
+
+export function presentInstrument(row: StoredInstrument) {
+  return {
+    ticker: row.ticker,
+    isin: row.isin,
+    name: row.name,
+    reason: row.reason,
+    restriction_type: row.restriction_type,
+    effective_from: row.effective_from,
+    expires_at: row.expires_at,
+    is_active: row.is_active,
+    source_page_id: row.source_page_id,
+  };
+}
+
+/**
+ * What the API and the dashboard show, computed in one place: the JSON endpoints serialise these
+ * answers and the dashboard renders them.
+ */
+export function createViews(deps: ViewDeps) {
+  const { config, runs, instruments, history } = deps;
+  const clock = deps.clock ?? (() => new Date());
+  const isStale = (lastSuccess: Date | null, now: Date) => lastSuccess === null || now.getTime() - lastSuccess.getTime() > config.staleAfterMinutes * 60_000;
+  const temporalUiUrl = (run: SyncRunRow) =>
+    `${config.temporal.uiUrl}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(run.workflow_id)}/${encodeURIComponent(run.id)}/history`;
+  const temporal = () => {
+    if (!deps.temporal) throw new HttpError(503, 'temporal_unavailable', 'this API process has no Temporal connection');
+    return { client: deps.temporal.client, scheduleId: deps.temporal.scheduleId ?? SCHEDULE_ID };
+  };
+  /** Answers checks now (from the cache) or at a past instant (rebuilt from the change log). */
+  async function check(items: CheckItem[], at: Date | null) {
+    const now = clock();
+    let candidates: StoredInstrument[];
+    let asOf: Date;
+    let listVersion: number;
+    let stale: boolean;
+    const snapshot = at === null ? deps.checkIndex?.snapshot() : undefined;
+    if (snapshot) {
+      if (snapshot.listVersion === null || snapshot.asOf === null) throw listUnavailable();
+      candidates = items.flatMap((item) => deps.checkIndex!.candidates(snapshot, item));
+      listVersion = snapshot.listVersion;
+      asOf = snapshot.asOf;
+      stale = isStale(asOf, now);
+    } else if (at === null) {
+      const [version, lastSuccess] = await Promise.all([runs.currentListVersion(), runs.latestSuccess()]);
+      if (version === null || !lastSuccess?.finished_at) throw listUnavailable();
+      candidates = await instruments.findActiveMatchesMany(items);
+      listVersion = version;
+      asOf = lastSuccess.finished_at;
+      stale = isStale(asOf, now);
+    } else {
+      const applied = await history.listVersionAt(at);
+      if (applied === null) throw listUnavailable();
+      const states = await Promise.all(items.map((item) => history.stateAt(at, item)));
+      candidates = states.flat();
+      listVersion = applied.listVersion;
+      asOf = applied.appliedAt;
+      stale = isStale(asOf, at);
+    }
+    const when = at ?? now;
+    return items.map((item) => ({
+      ...evaluateCheck(candidates.filter((row) => matchesQuery(row, item)), item.side, when),
+      as_of: asOf.toISOString(),
+      stale,
+      list_version: listVersion,
+    }));
+  }
+
+  const presentRun = (run: SyncRunRow) => ({
+    workflow_id: run.workflow_id,
+    run_id: run.id,
+    status: run.status,
+    trigger: run.trigger,
+    requested_by: run.requested_by,
+    started_at: run.started_at.toISOString(),
+    finished_at: run.finished_at?.toISOString() ?? null,
+    added: run.added ?? null,
+    removed: run.removed ?? null,
+    modified: run.modified ?? null,
+    unchanged: run.unchanged ?? null,
+    warnings: run.warnings.length,
+    error: run.error === null ? null : { code: run.error_code, message: run.error },
+    held_reason: run.held_reason,
+    decision: run.decision === null ? null : { decision: run.decision, by: run.decided_by, at: run.decided_at?.toISOString() ?? null },
+    list_version: run.list_version,
+    pages: run.pages,
+    temporal_ui_url: temporalUiUrl(run),
+  });
+
+  /**
+   * A run still marked running or held in the database whose workflow Temporal has closed
+   * (terminated, timed out) is reported as failed, with what Temporal says.
+   */
+  async function reconcile(run: SyncRunRow): Promise<SyncRunRow> {
+    if ((run.status !== 'running' && run.status !== 'awaiting_approval') || !deps.temporal) return run;
+    let status: WorkflowExecutionStatusName;
+    try {
+      status = (await deps.temporal.client.workflow.getHandle(run.workflow_id, run.id).describe()).status.name;
+    } catch {
+      return run;
+    }
+    if (status === 'RUNNING' || status === 'COMPLETED' || status === 'FAILED') return run;
+    return { ...run, status: 'failed', error_code: `Workflow${status}`, error: `the workflow is ${status.toLowerCase().replaceAll('_', ' ')} in Temporal; nothing was applied by it` };
+  }
+
+  return {
+    check,
+    presentRun,
+    temporalUiUrl,
+
+    /** The sync status a person reads: the contract's words for each state. */
+    async status() {
+    const [latestRow, lastSuccess, instrumentCount] = await Promise.all([runs.latestRun(), runs.latestSuccess(), instruments.countActive()]);
+      const latest = latestRow === undefined ? undefined : await reconcile(latestRow);
+      const now = clock();
+      const lastSuccessAt = lastSuccess?.finished_at ?? null;
+      const stale = isStale(lastSuccessAt, now);
+      const status = latest === undefined ? 'never' : latest.status === 'succeeded' ? 'ok' : latest.status;
+      const cached = lastSuccessAt === null ? 'no list has been loaded yet' : `using cached data from ${lastSuccessAt.toISOString()}`;
+      const message =
+        status === 'never'
+          ? 'No sync has run yet'
+          : status === 'failed'
+            ? `Sync failed - ${cached}`
+            : status === 'awaiting_approval'
+              ? `Sync awaiting approval - ${latest?.held_reason ?? 'held by the removal guard'}; checks keep ${cached}`
+              : status === 'running'
+                ? `Sync in progress - checks keep ${cached}`
+                : stale
+                  ? `List is stale: last successful sync at ${lastSuccessAt?.toISOString()}`
+                  : `Synced ${instrumentCount} instruments`;
+      return {
+        status,
+        last_attempt_at: latest?.started_at.toISOString() ?? null,
+        last_success_at: lastSuccessAt?.toISOString() ?? null,
+        instrument_count: instrumentCount,
+        stale,
+        message,
+        last_error: status === 'failed' ? { code: latest?.error_code ?? null, message: latest?.error ?? null } : null,
+        pages: lastSuccess?.pages ?? [],
+        ...(latest && status !== 'ok' && status !== 'never' ? { current_run: presentRun(latest) } : {}),
+      };
+    },
+
+    async runs(limit: number) {
+      const rows = await Promise.all((await history.runs(limit)).map(reconcile));
+      return rows.map(presentRun);
+    },
+
+    async changes(options: { since: Date | null; limit: number }) {
+      const changes = await history.changes(options);
+      return changes.map((c) => ({
+        at: c.at.toISOString(),
+        change: c.change,
+        ticker: c.ticker,
+        isin: c.isin,
+        before: c.before,
+        after: c.after,
+        page_id: c.page_id,
+        page_version: c.page_version,
+        edited_by: c.edited_by,
+        run_id: c.run_id,
+        list_version: c.list_version,
+      }));
+    },
+
+    /** The list now (the cache) or at a past instant (rebuilt); 503 before the first successful sync. */
+    async list(options: { at: Date | null; includeInactive: boolean }) {
+      let rows: StoredInstrument[];
+      let asOf: Date;
+      if (options.at === null) {
+        const lastSuccess = await runs.latestSuccess();
+        if (!lastSuccess?.finished_at) throw listUnavailable();
+        rows = await instruments.listAll();
+        asOf = lastSuccess.finished_at;
+      } else {
+        const applied = await history.listVersionAt(options.at);
+        if (applied === null) throw listUnavailable();
+        rows = await history.stateAt(options.at);
+        asOf = applied.appliedAt;
+      }
+      const listed = rows
+        .filter((row) => options.includeInactive || row.is_active)
+        .sort((a, b) => (a.ticker ?? '\uffff').localeCompare(b.ticker ?? '\uffff') || (a.isin ?? '').localeCompare(b.isin ?? ''))
+        .map(presentInstrument);
+      return { instruments: listed, count: listed.length, as_of: asOf.toISOString() };
+    },
+
+    /** Starts a sync now, or returns the one in progress; with `wait`, the finished run. */
+    async trigger(principal: Principal, wait: boolean) {
+      const { client, scheduleId } = temporal();
+      const triggered = await triggerSync(client, scheduleId);
+      if (!triggered.alreadyRunning) await runs.recordManualTrigger(triggered.runId, triggered.workflowId, principal.name);
+      if (!wait) return { finished: null, triggered };
+      await client.workflow.getHandle(triggered.workflowId, triggered.runId).result().catch(() => undefined);
+      const run = await runs.getRun(triggered.runId);
+      if (!run) throw new HttpError(500, 'internal', 'the run finished without a record');
+      return { finished: presentRun(run), triggered };
+    },
+
+    /** Ready when the database answers and a list is loaded (before that, checks answer 503). */
+    async readiness() {
+      const database = await runs.currentListVersion().then(
+        (version) => ({ ok: true, listVersion: version }),
+        (error: unknown) => ({ ok: false, listVersion: null, error: (error as Error).message }),
+      );
+      const snapshot = deps.checkIndex?.snapshot();
+      const listVersion = deps.checkIndex ? (snapshot?.listVersion ?? null) : database.listVersion;
+      const ready = database.ok && listVersion !== null;
+      return {
+        ready,
+        database: database.ok ? 'ok' : 'unreachable',
+        list_version: listVersion,
+        instrument_count: snapshot?.size ?? null,
+      };
+    },
+
+    /** Approves or rejects a run held by the removal guard (a signal to its workflow). */
+    async decide(workflowId: string, approve: boolean, principal: Principal) {
+      const [run] = await history.runsByWorkflowId(workflowId);
+      if (!run) throw new HttpError(404, 'run_not_found', `no sync run has workflow id ${workflowId}`);
+      if (run.status !== 'awaiting_approval') {
+        throw new HttpError(409, 'not_awaiting_approval', `run ${workflowId} is ${run.status}, not awaiting approval`);
+      }
+      const { client } = temporal();
+      await client.workflow.getHandle(run.workflow_id, run.id).signal(approve ? approveSignal : rejectSignal, { by: principal.name });
+      return { workflow_id: run.workflow_id, run_id: run.id, decision: approve ? 'approved' : 'rejected', by: principal.name };
+    },
+  };
+}
+
+export type Views = ReturnType<typeof createViews>;
