@@ -3,6 +3,7 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { Knex } from 'knex';
 import { createApp } from './api/app.ts';
 import { createCheckIndex } from './api/check-index.ts';
+import { createMetrics } from './api/metrics.ts';
 import { startServer, stopServer } from './api/server.ts';
 import type { Config } from './config.ts';
 import { createHistoryStore } from './db/history.ts';
@@ -77,7 +78,8 @@ export async function startService(options: {
       instruments: createInstrumentStore(db),
       history: createHistoryStore(db),
       temporal: { client },
-      logger: { warn: (message) => logger.warn(message) },
+      logger,
+      metrics: createMetrics({ db, checkIndex }),
     });
     const { server, url } = await startServer(app, config.port);
     apiUrl = url;

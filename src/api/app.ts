@@ -1,12 +1,18 @@
+import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { pinoHttp } from 'pino-http';
+import type { Logger } from '../logger.ts';
 import { isValidIsin, normaliseIsin, normaliseTicker } from '../parser/index.ts';
 import { createAuth, type Principal } from './auth.ts';
 import { createDashboardRouter } from './dashboard.ts';
 import { badRequest, HttpError, notFound } from './errors.ts';
+import type { CheckResult, Metrics } from './metrics.ts';
 import { createViews, type CheckItem, type ViewDeps } from './views.ts';
 
 export interface AppDeps extends ViewDeps {
-  logger?: { warn(message: string): void; error?(message: string): void };
+  /** Request logs (with request ids) and warnings; none in tests that do not need them. */
+  logger?: Logger;
+  metrics?: Metrics;
 }
 
 const MAX_BATCH = 1000;
@@ -57,13 +63,50 @@ export function createApp(deps: AppDeps) {
   }
   const views = createViews(deps);
 
+  /** Answers checks and counts them by result, with the time taken, for /metrics. */
+  async function answerChecks(items: () => CheckItem[], at: Date | null) {
+    const started = performance.now();
+    const record = (results: CheckResult[]) => deps.metrics?.recordChecks(results, (performance.now() - started) / 1000);
+    try {
+      const answers = await views.check(items(), at);
+      record(answers.map((answer) => (answer.restricted ? 'restricted' : 'not_restricted')));
+      return answers;
+    } catch (error) {
+      const status = error instanceof HttpError ? error.status : 500;
+      record([status === 503 ? 'unavailable' : status === 400 ? 'invalid' : 'error']);
+      throw error;
+    }
+  }
+
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  if (deps.logger) {
+    app.use(
+      pinoHttp({
+        logger: deps.logger,
+        // A caller's request id (a load balancer's, the trading service's) is kept, else one is made.
+        genReqId: (req, res) => {
+          const given = req.headers['x-request-id'];
+          const id = typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
+          res.setHeader('x-request-id', id);
+          return id;
+        },
+        redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
+        customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+        autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
+      }),
+    );
+  }
   app.use(express.json({ limit: '256kb' }));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
+  });
+
+  app.get('/metrics', async (_req, res) => {
+    if (!deps.metrics) throw notFound();
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
 
   app.get('/readyz', async (_req, res) => {
@@ -72,9 +115,8 @@ export function createApp(deps: AppDeps) {
   });
 
   app.get('/v1/check', auth.requireRead, async (req, res) => {
-    const item = parseCheckItem(req.query);
     const at = parseInstant(single(req.query.at, 'at'), 'at');
-    const [result] = await views.check([item], at);
+    const [result] = await answerChecks(() => [parseCheckItem(req.query)], at);
     res.json(result);
   });
 
@@ -84,12 +126,13 @@ export function createApp(deps: AppDeps) {
     if (!Array.isArray(items) || items.length === 0 || items.length > MAX_BATCH) {
       throw badRequest('invalid_items', `items must be an array of 1 to ${MAX_BATCH} checks`);
     }
-    const parsed = items.map((item: unknown, index) => {
-      if (typeof item !== 'object' || item === null) throw badRequest('invalid_items', `items[${index}] must be an object`);
-      return parseCheckItem(item as Record<string, unknown>, `items[${index}].`);
-    });
     const at = parseInstant(typeof body?.at === 'string' ? body.at : undefined, 'at');
-    res.json({ results: await views.check(parsed, at) });
+    const parse = () =>
+      items.map((item: unknown, index) => {
+        if (typeof item !== 'object' || item === null) throw badRequest('invalid_items', `items[${index}] must be an object`);
+        return parseCheckItem(item as Record<string, unknown>, `items[${index}].`);
+      });
+    res.json({ results: await answerChecks(parse, at) });
   });
 
   app.get('/v1/restricted', auth.requireRead, async (req, res) => {
@@ -148,7 +191,7 @@ export function createApp(deps: AppDeps) {
       res.status(413).json({ error: { code: 'body_too_large', message: 'the request body is too large' } });
       return;
     }
-    deps.logger?.warn(`unhandled API error: ${(error as Error)?.message}`);
+    deps.logger?.error({ err: error }, 'unhandled API error');
     res.status(500).json({ error: { code: 'internal', message: 'internal error' } });
   });
 

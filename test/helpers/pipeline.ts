@@ -5,6 +5,8 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { createApp } from '../../src/api/app.ts';
 import { createCheckIndex, type CheckIndex } from '../../src/api/check-index.ts';
+import { createMetrics } from '../../src/api/metrics.ts';
+import { createLogger } from '../../src/logger.ts';
 import { startServer, stopServer } from '../../src/api/server.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { createHistoryStore } from '../../src/db/history.ts';
@@ -108,6 +110,8 @@ export async function startPipeline(
   await checkIndex.start();
   const app = createApp({
     checkIndex,
+    metrics: createMetrics({ db: database.db, checkIndex }),
+    logger: createLogger({ level: 'silent' }),
     config,
     runs: createSyncRunStore(database.db),
     instruments: createInstrumentStore(database.db),
