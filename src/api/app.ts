@@ -1,12 +1,16 @@
 import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { pinoHttp } from 'pino-http';
+import type { z } from 'zod';
 import type { Logger } from '../logger.ts';
 import { isValidIsin, normaliseIsin, normaliseTicker } from '../parser/index.ts';
 import { createAuth, type Principal } from './auth.ts';
 import { createDashboardRouter } from './dashboard.ts';
 import { badRequest, HttpError, notFound } from './errors.ts';
 import type { CheckResult, Metrics } from './metrics.ts';
+import { buildOpenApiDocument } from './openapi.ts';
+import { changesQuerySchema, checkQuerySchema, listQuerySchema, runsQuerySchema, triggerQuerySchema } from './schemas.ts';
 import { createViews, type CheckItem, type ViewDeps } from './views.ts';
 
 export interface AppDeps extends ViewDeps {
@@ -16,6 +20,18 @@ export interface AppDeps extends ViewDeps {
 }
 
 const MAX_BATCH = 1000;
+const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+
+/** The request's shape, by its schema (the one /openapi.json documents); the issue names the field. */
+function validateQuery<T extends z.ZodObject>(schema: T, query: unknown): z.infer<T> {
+  for (const [name, value] of Object.entries((query ?? {}) as Record<string, unknown>)) {
+    if (typeof value !== 'string') throw badRequest('invalid_query', `${name} must be given once`);
+  }
+  const result = schema.safeParse(query);
+  if (result.success) return result.data;
+  const field = String(result.error.issues[0]?.path[0] ?? 'query');
+  throw badRequest(`invalid_${field}`, `${field}: ${result.error.issues[0]?.message ?? 'invalid'}`);
+}
 
 function single(value: unknown, name: string): string | undefined {
   if (value === undefined) return undefined;
@@ -62,6 +78,7 @@ export function createApp(deps: AppDeps) {
     deps.logger?.warn('API_READ_TOKENS and API_ADMIN_TOKENS are not set: read endpoints are open to anyone who can reach the port');
   }
   const views = createViews(deps);
+  const openApi = buildOpenApiDocument(VERSION);
 
   /** Answers checks and counts them by result, with the time taken, for /metrics. */
   async function answerChecks(items: () => CheckItem[], at: Date | null) {
@@ -114,7 +131,12 @@ export function createApp(deps: AppDeps) {
     res.status(readiness.ready ? 200 : 503).json(readiness);
   });
 
+  app.get('/openapi.json', (_req, res) => {
+    res.json(openApi);
+  });
+
   app.get('/v1/check', auth.requireRead, async (req, res) => {
+    validateQuery(checkQuerySchema, req.query);
     const at = parseInstant(single(req.query.at, 'at'), 'at');
     const [result] = await answerChecks(() => [parseCheckItem(req.query)], at);
     res.json(result);
@@ -136,14 +158,16 @@ export function createApp(deps: AppDeps) {
   });
 
   app.get('/v1/restricted', auth.requireRead, async (req, res) => {
-    const at = parseInstant(single(req.query.at, 'at'), 'at');
-    const includeInactive = single(req.query.include_inactive, 'include_inactive') === 'true';
+    const query = validateQuery(listQuerySchema, req.query);
+    const at = parseInstant(query.at, 'at');
+    const includeInactive = query.include_inactive === 'true';
     res.json(await views.list({ at, includeInactive }));
   });
 
   app.get('/v1/restricted/changes', auth.requireRead, async (req, res) => {
-    const since = parseInstant(single(req.query.since, 'since'), 'since');
-    const limit = parseLimit(single(req.query.limit, 'limit'), 100, 1000);
+    const query = validateQuery(changesQuerySchema, req.query);
+    const since = parseInstant(query.since, 'since');
+    const limit = parseLimit(query.limit, 100, 1000);
     res.json({ changes: await views.changes({ since, limit }) });
   });
 
@@ -152,12 +176,12 @@ export function createApp(deps: AppDeps) {
   });
 
   app.get('/v1/sync/runs', auth.requireRead, async (req, res) => {
-    const limit = parseLimit(single(req.query.limit, 'limit'), 20, 200);
+    const limit = parseLimit(validateQuery(runsQuerySchema, req.query).limit, 20, 200);
     res.json({ runs: await views.runs(limit) });
   });
 
   app.post('/v1/sync', auth.requireAdmin, async (req, res) => {
-    const wait = single(req.query.wait, 'wait') === 'true';
+    const wait = validateQuery(triggerQuerySchema, req.query).wait === 'true';
     const { finished, triggered } = await views.trigger(res.locals.principal as Principal, wait);
     if (finished !== null) {
       res.status(200).json(finished);

@@ -4,7 +4,6 @@ import type { CheckQuery } from '../db/instruments.ts';
 import { LIST_CHANGED_CHANNEL } from '../db/sync-runs.ts';
 import type { StoredInstrument } from '../sync/diff.ts';
 
-
 /** One applied list state, immutable: a check reads one snapshot, never half of a sync. */
 export interface ListSnapshot {
   /** Null before the first successful sync: checks must then answer 503, never "not restricted". */
@@ -27,7 +26,18 @@ export interface CheckIndex {
   stop(): Promise<void>;
 }
 
-const COLUMNS = ['id', 'ticker', 'isin', 'name', 'restriction_type', 'reason', 'effective_from', 'expires_at', 'is_active', 'source_page_id'];
+const COLUMNS = [
+  'id',
+  'ticker',
+  'isin',
+  'name',
+  'restriction_type',
+  'reason',
+  'effective_from',
+  'expires_at',
+  'is_active',
+  'source_page_id',
+];
 
 function group(rows: StoredInstrument[], key: 'ticker' | 'isin'): Map<string, StoredInstrument[]> {
   const map = new Map<string, StoredInstrument[]>();
@@ -61,7 +71,9 @@ export function createCheckIndex(options: {
   let stopped = false;
 
   /** The version and confirmation time of the applied list, in one cheap query. */
-  async function appliedState(trx: Knex | Knex.Transaction): Promise<{ listVersion: number | null; asOf: Date | null }> {
+  async function appliedState(
+    trx: Knex | Knex.Transaction,
+  ): Promise<{ listVersion: number | null; asOf: Date | null }> {
     const row = await trx('sync_runs')
       .where({ status: 'succeeded' })
       .orderBy('finished_at', 'desc')
@@ -74,7 +86,10 @@ export function createCheckIndex(options: {
     const next = await db.transaction(
       async (trx) => {
         const state = await appliedState(trx);
-        const rows: StoredInstrument[] = state.listVersion === null ? [] : await trx('restricted_instruments').select(COLUMNS).where({ is_active: true });
+        const rows: StoredInstrument[] =
+          state.listVersion === null
+            ? []
+            : await trx('restricted_instruments').select(COLUMNS).where({ is_active: true });
         return { ...state, rows };
       },
       { isolationLevel: 'repeatable read', readOnly: true },
@@ -95,7 +110,12 @@ export function createCheckIndex(options: {
     loading = (async () => {
       try {
         const state = await appliedState(db);
-        if (current !== null && state.listVersion === current.listVersion && state.asOf?.getTime() === current.asOf?.getTime()) return;
+        if (
+          current !== null &&
+          state.listVersion === current.listVersion &&
+          state.asOf?.getTime() === current.asOf?.getTime()
+        )
+          return;
         await load();
       } finally {
         loading = null;
@@ -104,17 +124,22 @@ export function createCheckIndex(options: {
     return loading;
   }
 
-  const report = (what: string) => (error: unknown) => options.onError?.(`${what}: ${(error as Error).message}`);
+  const report = (what: string) => (error: unknown) =>
+    options.onError?.(`${what}: ${(error as Error).message}`);
 
   async function listen(): Promise<void> {
     if (stopped) return;
-    const client = new pg.Client({ connectionString: options.databaseUrl, application_name: 'restricted-list-sync-index' });
+    const client = new pg.Client({
+      connectionString: options.databaseUrl,
+      application_name: 'restricted-list-sync-index',
+    });
     client.on('notification', () => void refresh().catch(report('reloading the list after a notification')));
     client.on('error', (error) => {
       report('the list-change listener lost its connection')(error);
       listener = null;
       void client.end().catch(() => undefined);
-      if (!stopped) setTimeout(() => void listen().catch(report('reconnecting the list-change listener')), 1_000).unref();
+      if (!stopped)
+        setTimeout(() => void listen().catch(report('reconnecting the list-change listener')), 1_000).unref();
     });
     await client.connect();
     await client.query(`LISTEN ${LIST_CHANGED_CHANNEL}`);
@@ -136,7 +161,11 @@ export function createCheckIndex(options: {
       await load();
       await listen().catch((error: unknown) => {
         report('listening for list changes (the periodic check still runs)')(error);
-        if (!stopped) setTimeout(() => void listen().catch(report('reconnecting the list-change listener')), 1_000).unref();
+        if (!stopped)
+          setTimeout(
+            () => void listen().catch(report('reconnecting the list-change listener')),
+            1_000,
+          ).unref();
       });
       timer = setInterval(() => void refresh().catch(report('checking the list version')), pollMs);
       timer.unref();

@@ -49,7 +49,13 @@ export function createMetrics(deps: { db: Knex; checkIndex?: CheckIndex }) {
     async collect() {
       const asOf =
         deps.checkIndex?.snapshot()?.asOf ??
-        (await deps.db('sync_runs').where({ status: 'succeeded' }).max<{ max: Date | null }>('finished_at as max').first())?.max ??
+        (
+          await deps
+            .db('sync_runs')
+            .where({ status: 'succeeded' })
+            .max<{ max: Date | null }>('finished_at as max')
+            .first()
+        )?.max ??
         null;
       this.set(asOf === null ? -1 : (Date.now() - new Date(asOf).getTime()) / 1000);
     },
@@ -60,7 +66,11 @@ export function createMetrics(deps: { db: Knex; checkIndex?: CheckIndex }) {
     labelNames: ['status'] as const,
     registers: [registry],
     async collect() {
-      const rows: { status: string; count: number }[] = await deps.db('sync_runs').select('status').count('* as count').groupBy('status');
+      const rows: { status: string; count: number }[] = await deps
+        .db('sync_runs')
+        .select('status')
+        .count('* as count')
+        .groupBy('status');
       this.reset();
       for (const status of ['running', 'awaiting_approval', 'succeeded', 'failed']) {
         this.set({ status }, Number(rows.find((row) => row.status === status)?.count ?? 0));

@@ -51,11 +51,13 @@ export function presentInstrument(row: StoredInstrument) {
 export function createViews(deps: ViewDeps) {
   const { config, runs, instruments, history } = deps;
   const clock = deps.clock ?? (() => new Date());
-  const isStale = (lastSuccess: Date | null, now: Date) => lastSuccess === null || now.getTime() - lastSuccess.getTime() > config.staleAfterMinutes * 60_000;
+  const isStale = (lastSuccess: Date | null, now: Date) =>
+    lastSuccess === null || now.getTime() - lastSuccess.getTime() > config.staleAfterMinutes * 60_000;
   const temporalUiUrl = (run: SyncRunRow) =>
     `${config.temporal.uiUrl}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(run.workflow_id)}/${encodeURIComponent(run.id)}/history`;
   const temporal = () => {
-    if (!deps.temporal) throw new HttpError(503, 'temporal_unavailable', 'this API process has no Temporal connection');
+    if (!deps.temporal)
+      throw new HttpError(503, 'temporal_unavailable', 'this API process has no Temporal connection');
     return { client: deps.temporal.client, scheduleId: deps.temporal.scheduleId ?? SCHEDULE_ID };
   };
   /** Answers checks now (from the cache) or at a past instant (rebuilt from the change log). */
@@ -90,7 +92,11 @@ export function createViews(deps: ViewDeps) {
     }
     const when = at ?? now;
     return items.map((item) => ({
-      ...evaluateCheck(candidates.filter((row) => matchesQuery(row, item)), item.side, when),
+      ...evaluateCheck(
+        candidates.filter((row) => matchesQuery(row, item)),
+        item.side,
+        when,
+      ),
       as_of: asOf.toISOString(),
       stale,
       list_version: listVersion,
@@ -112,7 +118,10 @@ export function createViews(deps: ViewDeps) {
     warnings: run.warnings.length,
     error: run.error === null ? null : { code: run.error_code, message: run.error },
     held_reason: run.held_reason,
-    decision: run.decision === null ? null : { decision: run.decision, by: run.decided_by, at: run.decided_at?.toISOString() ?? null },
+    decision:
+      run.decision === null
+        ? null
+        : { decision: run.decision, by: run.decided_by, at: run.decided_at?.toISOString() ?? null },
     list_version: run.list_version,
     pages: run.pages,
     temporal_ui_url: temporalUiUrl(run),
@@ -126,12 +135,18 @@ export function createViews(deps: ViewDeps) {
     if ((run.status !== 'running' && run.status !== 'awaiting_approval') || !deps.temporal) return run;
     let status: WorkflowExecutionStatusName;
     try {
-      status = (await deps.temporal.client.workflow.getHandle(run.workflow_id, run.id).describe()).status.name;
+      status = (await deps.temporal.client.workflow.getHandle(run.workflow_id, run.id).describe()).status
+        .name;
     } catch {
       return run;
     }
     if (status === 'RUNNING' || status === 'COMPLETED' || status === 'FAILED') return run;
-    return { ...run, status: 'failed', error_code: `Workflow${status}`, error: `the workflow is ${status.toLowerCase().replaceAll('_', ' ')} in Temporal; nothing was applied by it` };
+    return {
+      ...run,
+      status: 'failed',
+      error_code: `Workflow${status}`,
+      error: `the workflow is ${status.toLowerCase().replaceAll('_', ' ')} in Temporal; nothing was applied by it`,
+    };
   }
 
   return {
@@ -141,13 +156,20 @@ export function createViews(deps: ViewDeps) {
 
     /** The sync status a person reads: the contract's words for each state. */
     async status() {
-    const [latestRow, lastSuccess, instrumentCount] = await Promise.all([runs.latestRun(), runs.latestSuccess(), instruments.countActive()]);
+      const [latestRow, lastSuccess, instrumentCount] = await Promise.all([
+        runs.latestRun(),
+        runs.latestSuccess(),
+        instruments.countActive(),
+      ]);
       const latest = latestRow === undefined ? undefined : await reconcile(latestRow);
       const now = clock();
       const lastSuccessAt = lastSuccess?.finished_at ?? null;
       const stale = isStale(lastSuccessAt, now);
       const status = latest === undefined ? 'never' : latest.status === 'succeeded' ? 'ok' : latest.status;
-      const cached = lastSuccessAt === null ? 'no list has been loaded yet' : `using cached data from ${lastSuccessAt.toISOString()}`;
+      const cached =
+        lastSuccessAt === null
+          ? 'no list has been loaded yet'
+          : `using cached data from ${lastSuccessAt.toISOString()}`;
       const message =
         status === 'never'
           ? 'No sync has run yet'
@@ -167,7 +189,8 @@ export function createViews(deps: ViewDeps) {
         instrument_count: instrumentCount,
         stale,
         message,
-        last_error: status === 'failed' ? { code: latest?.error_code ?? null, message: latest?.error ?? null } : null,
+        last_error:
+          status === 'failed' ? { code: latest?.error_code ?? null, message: latest?.error ?? null } : null,
         pages: lastSuccess?.pages ?? [],
         ...(latest && status !== 'ok' && status !== 'never' ? { current_run: presentRun(latest) } : {}),
       };
@@ -212,7 +235,11 @@ export function createViews(deps: ViewDeps) {
       }
       const listed = rows
         .filter((row) => options.includeInactive || row.is_active)
-        .sort((a, b) => (a.ticker ?? '\uffff').localeCompare(b.ticker ?? '\uffff') || (a.isin ?? '').localeCompare(b.isin ?? ''))
+        .sort(
+          (a, b) =>
+            (a.ticker ?? '\uffff').localeCompare(b.ticker ?? '\uffff') ||
+            (a.isin ?? '').localeCompare(b.isin ?? ''),
+        )
         .map(presentInstrument);
       return { instruments: listed, count: listed.length, as_of: asOf.toISOString() };
     },
@@ -221,9 +248,13 @@ export function createViews(deps: ViewDeps) {
     async trigger(principal: Principal, wait: boolean) {
       const { client, scheduleId } = temporal();
       const triggered = await triggerSync(client, scheduleId);
-      if (!triggered.alreadyRunning) await runs.recordManualTrigger(triggered.runId, triggered.workflowId, principal.name);
+      if (!triggered.alreadyRunning)
+        await runs.recordManualTrigger(triggered.runId, triggered.workflowId, principal.name);
       if (!wait) return { finished: null, triggered };
-      await client.workflow.getHandle(triggered.workflowId, triggered.runId).result().catch(() => undefined);
+      await client.workflow
+        .getHandle(triggered.workflowId, triggered.runId)
+        .result()
+        .catch(() => undefined);
       const run = await runs.getRun(triggered.runId);
       if (!run) throw new HttpError(500, 'internal', 'the run finished without a record');
       return { finished: presentRun(run), triggered };
@@ -251,11 +282,22 @@ export function createViews(deps: ViewDeps) {
       const [run] = await history.runsByWorkflowId(workflowId);
       if (!run) throw new HttpError(404, 'run_not_found', `no sync run has workflow id ${workflowId}`);
       if (run.status !== 'awaiting_approval') {
-        throw new HttpError(409, 'not_awaiting_approval', `run ${workflowId} is ${run.status}, not awaiting approval`);
+        throw new HttpError(
+          409,
+          'not_awaiting_approval',
+          `run ${workflowId} is ${run.status}, not awaiting approval`,
+        );
       }
       const { client } = temporal();
-      await client.workflow.getHandle(run.workflow_id, run.id).signal(approve ? approveSignal : rejectSignal, { by: principal.name });
-      return { workflow_id: run.workflow_id, run_id: run.id, decision: approve ? 'approved' : 'rejected', by: principal.name };
+      await client.workflow
+        .getHandle(run.workflow_id, run.id)
+        .signal(approve ? approveSignal : rejectSignal, { by: principal.name });
+      return {
+        workflow_id: run.workflow_id,
+        run_id: run.id,
+        decision: approve ? 'approved' : 'rejected',
+        by: principal.name,
+      };
     },
   };
 }

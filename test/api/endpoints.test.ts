@@ -1,5 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROUTES } from '../../src/api/openapi.ts';
+import * as schemas from '../../src/api/schemas.ts';
 import { DEMO_PAGE_ID, DEMO_PAGE_STORAGE, DEMO_PAGE_TITLE } from '../../src/dev/demo-page.ts';
 import { startPipeline, type Pipeline } from '../helpers/pipeline.ts';
 
@@ -130,5 +132,38 @@ describe('HTTP API', () => {
     expect(text).toMatch(/^rls_list_version 1$/m);
     expect(text).toMatch(/^rls_sync_runs\{status="succeeded"\} [1-9]\d*$/m);
     expect(text).toMatch(/^rls_seconds_since_last_successful_sync \d+(\.\d+)?(e[-+]?\d+)?$/m);
+  });
+
+  it('answers every endpoint in the shape its schema (and so /openapi.json) documents', async () => {
+    const cases: [string, string, unknown, { parse(value: unknown): unknown }][] = [
+      ['GET', '/v1/check?ticker=AAPL&side=buy', undefined, schemas.checkResultSchema],
+      ['GET', '/v1/check?isin=US5949181045&at=2099-01-01T00:00:00Z', undefined, schemas.checkResultSchema],
+      ['POST', '/v1/check', { items: [{ ticker: 'AAPL' }, { isin: 'US88160R1014', side: 'sell' }] }, schemas.batchCheckResultSchema],
+      ['GET', '/v1/restricted?include_inactive=true', undefined, schemas.listSchema],
+      ['GET', '/v1/restricted/changes', undefined, schemas.changesSchema],
+      ['GET', '/v1/sync/status', undefined, schemas.statusSchema],
+      ['GET', '/v1/sync/runs', undefined, schemas.runsSchema],
+      ['GET', '/readyz', undefined, schemas.readinessSchema],
+      ['GET', '/healthz', undefined, schemas.healthSchema],
+      ['GET', '/v1/check?ticker=AAPL&side=sideways', undefined, schemas.errorSchema],
+    ];
+    for (const [method, path, body, schema] of cases) {
+      const answer = await request(method, path, p.tokens.admin, body);
+      expect(() => schema.parse(answer.json()), `${method} ${path}`).not.toThrow();
+    }
+    const finished = await request('POST', '/v1/sync?wait=true', p.tokens.admin);
+    expect(() => schemas.runSchema.parse(finished.json())).not.toThrow();
+  });
+
+  it('publishes an OpenAPI 3.1 document of every endpoint', async () => {
+    const { status, json } = await request('GET', '/openapi.json', null);
+    expect(status).toBe(200);
+    const document = json();
+    expect(document.openapi).toBe('3.1.0');
+    for (const route of ROUTES) expect(document.paths[route.path]?.[route.method], `${route.method} ${route.path}`).toBeDefined();
+    const check = document.paths['/v1/check'].get;
+    expect(check.parameters.map((parameter: { name: string }) => parameter.name)).toEqual(['ticker', 'isin', 'side', 'at']);
+    expect(check.responses['200'].content['application/json'].schema.properties.severity.enum).toEqual(['CRITICAL', 'NONE']);
+    expect(document.paths['/v1/sync'].post.responses['403']).toBeDefined();
   });
 });
