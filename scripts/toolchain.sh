@@ -55,3 +55,16 @@ ensure_temporal_cli() {
   GOBIN="$bin" GOFLAGS=-mod=mod go install "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION" >&2 \
     || say "temporal: the Go build failed; the SDK's own download will be tried"
 }
+
+# Debian's Chromium for the dashboard's browser tests (playwright-core drives it; it never
+# downloads a browser of its own).
+ensure_chromium() {
+  [ -x /usr/bin/chromium ] && return 0
+  if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    say "chromium: /usr/bin/chromium is missing; install Debian's chromium package (the browser tests need it)"
+    return 0
+  fi
+  say "chromium: installing Debian's chromium package for the browser tests"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >&2 \
+    || say "chromium: the install failed; the browser tests will say so"
+}

@@ -6,5 +6,6 @@ source "$(dirname "$0")/toolchain.sh"
 ensure_node
 ensure_dependencies
 ensure_temporal_cli
+if [ -n "${RLS_NEEDS_CHROMIUM:-}" ]; then ensure_chromium; fi
 export PATH="$RLS_ROOT/node_modules/.bin:$PATH"
 exec "$@"
