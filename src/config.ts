@@ -56,6 +56,34 @@ export class ConfigError extends Error {
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
+/**
+ * Every variable loadConfig reads (secrets also as `<NAME>_FILE`). Deployment files are checked
+ * against this list, and a test proves loadConfig reads exactly these.
+ */
+export const CONFIG_VARIABLES = [
+  'NODE_ENV',
+  'CONFLUENCE_URL',
+  'CONFLUENCE_USERNAME',
+  'CONFLUENCE_API_TOKEN',
+  'RESTRICTED_INSTRUMENTS_PAGE_URL',
+  'RESTRICTED_INSTRUMENTS_CQL',
+  'RESTRICTED_LIST_SYNC_INTERVAL_MINUTES',
+  'RESTRICTED_LIST_STALE_AFTER_MINUTES',
+  'RESTRICTED_LIST_MAX_REMOVAL_PERCENT',
+  'USE_MOCK_DATA',
+  'MOCK_DATA_PATH',
+  'DATABASE_URL',
+  'TEMPORAL_ADDRESS',
+  'TEMPORAL_NAMESPACE',
+  'TEMPORAL_TASK_QUEUE',
+  'TEMPORAL_UI_URL',
+  'PORT',
+  'API_READ_TOKENS',
+  'API_ADMIN_TOKENS',
+] as const;
+/** The ones that may instead name a file holding the value. */
+export const SECRET_VARIABLES = ['CONFLUENCE_API_TOKEN', 'API_READ_TOKENS', 'API_ADMIN_TOKENS'] as const;
+
 const DEFAULT_MOCK_DATA_PATH = new URL('../test/data/restricted_instruments.json', import.meta.url).pathname;
 
 /** Reads `NAME`, or the file named by `NAME_FILE` (Docker/Kubernetes secrets), trimmed. */

@@ -91,3 +91,20 @@ describe('loadConfig', () => {
     expect(errorOf(noDb).variable).toBe('DATABASE_URL');
   });
 });
+
+describe('CONFIG_VARIABLES', () => {
+  it('is exactly what loadConfig reads', async () => {
+    const { CONFIG_VARIABLES, SECRET_VARIABLES } = await import('../src/config.ts');
+    const read = new Set<string>();
+    const env = new Proxy({ ...base, USE_MOCK_DATA: 'false' } as Record<string, string>, {
+      get(target, key: string) {
+        read.add(key);
+        return target[key];
+      },
+    });
+    loadConfig(env);
+    const expected = new Set<string>([...CONFIG_VARIABLES, ...SECRET_VARIABLES.map((name) => `${name}_FILE`)]);
+    expect([...read].filter((key) => !expected.has(key))).toEqual([]);
+    expect(CONFIG_VARIABLES.filter((key) => !read.has(key))).toEqual([]);
+  });
+});
