@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import pg from 'pg';
-import type { CheckQuery } from '../db/instruments.ts';
+import { INSTRUMENT_COLUMNS, type CheckQuery } from '../db/instruments.ts';
 import { LIST_CHANGED_CHANNEL } from '../db/sync-runs.ts';
 import type { StoredInstrument } from '../sync/diff.ts';
 
@@ -26,18 +26,6 @@ export interface CheckIndex {
   stop(): Promise<void>;
 }
 
-const COLUMNS = [
-  'id',
-  'ticker',
-  'isin',
-  'name',
-  'restriction_type',
-  'reason',
-  'effective_from',
-  'expires_at',
-  'is_active',
-  'source_page_id',
-];
 
 function group(rows: StoredInstrument[], key: 'ticker' | 'isin'): Map<string, StoredInstrument[]> {
   const map = new Map<string, StoredInstrument[]>();
@@ -89,7 +77,7 @@ export function createCheckIndex(options: {
         const rows: StoredInstrument[] =
           state.listVersion === null
             ? []
-            : await trx('restricted_instruments').select(COLUMNS).where({ is_active: true });
+            : await trx('restricted_instruments').select(INSTRUMENT_COLUMNS).where({ is_active: true });
         return { ...state, rows };
       },
       { isolationLevel: 'repeatable read', readOnly: true },

@@ -19,6 +19,21 @@ const unavailable = {
 };
 const badRequest = { description: 'invalid request', schema: s.errorSchema };
 
+function decisionRoute(decision: 'approve' | 'reject', summary: string): Route {
+  return {
+    method: 'post',
+    path: `/v1/sync/runs/{workflow_id}/${decision}`,
+    summary,
+    auth: 'admin',
+    responses: {
+      202: { description: 'signalled', schema: s.decisionSchema },
+      403: { description: 'needs an admin token', schema: s.errorSchema },
+      404: { description: 'no such run', schema: s.errorSchema },
+      409: { description: 'not awaiting approval', schema: s.errorSchema },
+    },
+  };
+}
+
 /** Every endpoint of the contract, with its schemas: the source of /openapi.json. */
 export const ROUTES: Route[] = [
   {
@@ -89,30 +104,8 @@ export const ROUTES: Route[] = [
       403: { description: 'needs an admin token', schema: s.errorSchema },
     },
   },
-  {
-    method: 'post',
-    path: '/v1/sync/runs/{workflow_id}/approve',
-    summary: 'Approve a run held by the removal guard',
-    auth: 'admin',
-    responses: {
-      202: { description: 'signalled', schema: s.decisionSchema },
-      403: { description: 'needs an admin token', schema: s.errorSchema },
-      404: { description: 'no such run', schema: s.errorSchema },
-      409: { description: 'not awaiting approval', schema: s.errorSchema },
-    },
-  },
-  {
-    method: 'post',
-    path: '/v1/sync/runs/{workflow_id}/reject',
-    summary: 'Reject a run held by the removal guard: nothing is applied',
-    auth: 'admin',
-    responses: {
-      202: { description: 'signalled', schema: s.decisionSchema },
-      403: { description: 'needs an admin token', schema: s.errorSchema },
-      404: { description: 'no such run', schema: s.errorSchema },
-      409: { description: 'not awaiting approval', schema: s.errorSchema },
-    },
-  },
+  decisionRoute('approve', 'Approve a run held by the removal guard'),
+  decisionRoute('reject', 'Reject a run held by the removal guard: nothing is applied'),
   {
     method: 'get',
     path: '/',

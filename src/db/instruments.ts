@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import {
+  COMPARED_FIELDS,
   instrumentFields,
   type DesiredInstrument,
   type InstrumentDiff,
@@ -8,18 +9,8 @@ import {
 } from '../sync/diff.ts';
 import type { Db } from './sync-runs.ts';
 
-const COLUMNS = [
-  'id',
-  'ticker',
-  'isin',
-  'name',
-  'restriction_type',
-  'reason',
-  'effective_from',
-  'expires_at',
-  'is_active',
-  'source_page_id',
-] as const;
+/** The columns a StoredInstrument is read from. */
+export const INSTRUMENT_COLUMNS = ['id', ...COMPARED_FIELDS, 'is_active', 'source_page_id'];
 
 export interface ChangeContext {
   runId: string;
@@ -42,7 +33,7 @@ function rowValues(instrument: DesiredInstrument) {
 export function createInstrumentStore(db: Knex) {
   return {
     async listAll(trx: Db = db): Promise<StoredInstrument[]> {
-      return trx('restricted_instruments').select(COLUMNS).orderBy('id');
+      return trx('restricted_instruments').select(INSTRUMENT_COLUMNS).orderBy('id');
     },
 
     async countActive(trx: Db = db): Promise<number> {
@@ -121,7 +112,7 @@ export function createInstrumentStore(db: Knex) {
       const tickers = [...new Set(queries.map((q) => q.ticker).filter((t): t is string => t !== null))];
       const isins = [...new Set(queries.map((q) => q.isin).filter((i): i is string => i !== null))];
       return db('restricted_instruments')
-        .select(COLUMNS)
+        .select(INSTRUMENT_COLUMNS)
         .where({ is_active: true })
         .andWhere((where) => {
           where.whereIn('ticker', tickers).orWhereIn('isin', isins);
@@ -132,7 +123,7 @@ export function createInstrumentStore(db: Knex) {
     /** Active rows whose ticker or ISIN equals the query's (dates and side are judged by the caller). */
     async findActiveMatches(query: CheckQuery): Promise<StoredInstrument[]> {
       return db('restricted_instruments')
-        .select(COLUMNS)
+        .select(INSTRUMENT_COLUMNS)
         .where({ is_active: true })
         .andWhere((where) => {
           if (query.ticker !== null) where.orWhere({ ticker: query.ticker });
