@@ -97,7 +97,12 @@ export function createApp(deps: AppDeps) {
 
   const app = express();
   app.disable('x-powered-by');
+  // Answers change with every sync and are not cached by clients: no ETag hashing per response.
+  app.set('etag', false);
   app.set('query parser', 'simple');
+  // Behind a TLS-terminating proxy on the same host or private network, req.secure and the
+  // dashboard's same-origin check follow X-Forwarded-Proto (session cookies are then Secure).
+  app.set('trust proxy', 'loopback, uniquelocal');
   if (deps.logger) {
     app.use(
       pinoHttp({
@@ -110,7 +115,10 @@ export function createApp(deps: AppDeps) {
           return id;
         },
         redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
-        customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+        // The trading service's checks are the hot path: answered ones log at debug (pino then
+        // skips the serialising), so the request log costs nothing there by default.
+        customLogLevel: (req, res, error) =>
+          error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : req.url?.startsWith('/v1/check') ? 'debug' : 'info',
         autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
       }),
     );
@@ -196,7 +204,7 @@ export function createApp(deps: AppDeps) {
   app.post('/v1/sync/runs/:workflowId/approve', auth.requireAdmin, decide(true));
   app.post('/v1/sync/runs/:workflowId/reject', auth.requireAdmin, decide(false));
 
-  app.use(createDashboardRouter({ config: deps.config, auth, views }));
+  app.use(createDashboardRouter({ config: deps.config, auth, views, ...(deps.logger ? { logger: deps.logger } : {}) }));
 
   app.use((_req, _res, next) => next(notFound()));
 

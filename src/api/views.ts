@@ -181,7 +181,7 @@ export function createViews(deps: ViewDeps) {
                 ? `Sync in progress - checks keep ${cached}`
                 : stale
                   ? `List is stale: last successful sync at ${lastSuccessAt?.toISOString()}`
-                  : `Synced ${instrumentCount} instruments`;
+                  : `Synced ${instrumentCount} ${instrumentCount === 1 ? 'instrument' : 'instruments'}`;
       return {
         status,
         last_attempt_at: latest?.started_at.toISOString() ?? null,

@@ -1,0 +1,305 @@
+import express from 'express';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAuth, SESSION_COOKIE, SESSION_TTL_MS } from '../../src/api/auth.ts';
+import { startServer, stopServer } from '../../src/api/server.ts';
+import { loadConfig } from '../../src/config.ts';
+import { DEMO_PAGE_ID, DEMO_PAGE_STORAGE, DEMO_PAGE_TITLE } from '../../src/dev/demo-page.ts';
+import { formClient, textOf } from '../browser/form-client.ts';
+import { startPipeline, type Pipeline } from '../helpers/pipeline.ts';
+
+const READ = 'reader-token-0123456789abcdef';
+const ADMIN = 'admin-token-0123456789abcdef';
+const configWith = (tokens: { read?: string; admin?: string }) =>
+  loadConfig({
+    USE_MOCK_DATA: 'true',
+    ...(tokens.read ? { API_READ_TOKENS: tokens.read } : {}),
+    ...(tokens.admin ? { API_ADMIN_TOKENS: tokens.admin } : {}),
+  });
+
+describe('dashboard sessions', () => {
+  const config = configWith({ read: `reader=${READ}`, admin: `ops-alice=${ADMIN}` });
+  const now = new Date('2026-11-21T10:00:00Z');
+  const auth = createAuth(config, { clock: () => now });
+
+  it('carry the name, role and expiry, signed, never the token', () => {
+    const { value, session } = auth.issueSession({ name: 'ops-alice', role: 'admin' });
+    expect(value).not.toContain(ADMIN);
+    expect(value).not.toContain(Buffer.from(ADMIN).toString('base64url'));
+    expect(value.split('.')).toHaveLength(5);
+    expect(session.expiresAt).toEqual(new Date(now.getTime() + SESSION_TTL_MS));
+    expect(auth.verifySession(value)).toEqual({
+      name: 'ops-alice',
+      role: 'admin',
+      id: session.id,
+      expiresAt: session.expiresAt,
+    });
+  });
+
+  it('are rejected when any part is tampered with', () => {
+    const { value } = auth.issueSession({ name: 'reader', role: 'read' });
+    const [name, role, expiry, id, mac] = value.split('.') as [string, string, string, string, string];
+    expect(auth.verifySession([name, 'admin', expiry, id, mac].join('.'))).toBeNull();
+    expect(
+      auth.verifySession([Buffer.from('ops-alice').toString('base64url'), role, expiry, id, mac].join('.')),
+    ).toBeNull();
+    expect(auth.verifySession([name, role, String(Number(expiry) + 3600), id, mac].join('.'))).toBeNull();
+    expect(
+      auth.verifySession(
+        [name, role, expiry, id, `${mac.slice(0, -1)}${mac.endsWith('A') ? 'B' : 'A'}`].join('.'),
+      ),
+    ).toBeNull();
+    expect(auth.verifySession(`${value}.extra`)).toBeNull();
+    expect(auth.verifySession('')).toBeNull();
+  });
+
+  it('expire after their lifetime', () => {
+    const { value } = auth.issueSession({ name: 'reader', role: 'read' });
+    const later = (ms: number) => createAuth(config, { clock: () => new Date(now.getTime() + ms) });
+    expect(later(SESSION_TTL_MS - 1000).verifySession(value)).not.toBeNull();
+    expect(later(SESSION_TTL_MS).verifySession(value)).toBeNull();
+  });
+
+  it('are accepted by every replica with the same tokens, and invalidated by rotating them', () => {
+    const { value } = auth.issueSession({ name: 'ops-alice', role: 'admin' });
+    const reordered = loadConfig({
+      USE_MOCK_DATA: 'true',
+      API_READ_TOKENS: `reader=${READ}`,
+      API_ADMIN_TOKENS: `ops-alice=${ADMIN}`,
+    });
+    expect(createAuth(reordered, { clock: () => now }).verifySession(value)).not.toBeNull();
+    const rotated = configWith({ read: `reader=${READ}`, admin: `ops-alice=${ADMIN}-rotated` });
+    expect(createAuth(rotated, { clock: () => now }).verifySession(value)).toBeNull();
+  });
+
+  it('never grant admin where no admin token is configured (a single read token cannot mint one)', () => {
+    const readOnly = createAuth(configWith({ read: `reader=${READ}` }), { clock: () => now });
+    expect(readOnly.verifySession(readOnly.issueSession({ name: 'reader', role: 'admin' }).value)).toBeNull();
+    expect(
+      readOnly.verifySession(readOnly.issueSession({ name: 'reader', role: 'read' }).value),
+    ).not.toBeNull();
+  });
+
+  it('are never accepted when no tokens are configured', () => {
+    const open = createAuth(configWith({}), { clock: () => now });
+    expect(open.verifySession(open.issueSession({ name: 'x', role: 'admin' }).value)).toBeNull();
+  });
+
+  it('bind each CSRF token to its session', () => {
+    const a = auth.issueSession({ name: 'ops-alice', role: 'admin' }).session;
+    const b = auth.issueSession({ name: 'ops-alice', role: 'admin' }).session;
+    expect(auth.checkCsrf(a, auth.csrfToken(a))).toBe(true);
+    expect(auth.checkCsrf(a, auth.csrfToken(b))).toBe(false);
+    expect(auth.checkCsrf(a, undefined)).toBe(false);
+    expect(auth.checkCsrf(a, [auth.csrfToken(a)])).toBe(false);
+  });
+
+  it('set a Secure cookie when the request came over HTTPS', async () => {
+    const app = express();
+    app.set('trust proxy', true);
+    app.get('/', (req, res) => {
+      auth.setSessionCookie(req, res, 'value');
+      res.end();
+    });
+    const { server, url } = await startServer(app, 0, '127.0.0.1');
+    try {
+      const [plain] = (await fetch(url)).headers.getSetCookie();
+      const [https] = (
+        await fetch(url, { headers: { 'x-forwarded-proto': 'https' } })
+      ).headers.getSetCookie();
+      expect(plain).not.toMatch(/;\s*Secure/i);
+      expect(https).toMatch(/;\s*Secure/i);
+    } finally {
+      await stopServer(server);
+    }
+  });
+});
+
+describe('dashboard sign-in and admin actions (real API, Postgres and Temporal)', () => {
+  let p: Pipeline;
+  beforeAll(async () => {
+    p = await startPipeline();
+    p.confluence.putPage({ id: DEMO_PAGE_ID, title: DEMO_PAGE_TITLE, storage: DEMO_PAGE_STORAGE });
+    await p.runSync();
+  });
+  afterAll(() => p?.stop());
+
+  it('sends a browser without a session to the sign-in form, and keeps JSON endpoints at 401', async () => {
+    const browser = formClient(p.apiUrl);
+    const home = await browser.get('/');
+    expect(home.status).toBe(303);
+    expect(home.location).toBe('/sign-in');
+    const form = await browser.get('/sign-in');
+    expect(form.status).toBe(200);
+    expect(form.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(form.text).toContain('name="token"');
+    expect((await p.get('/v1/sync/status', null)).status).toBe(401);
+  });
+
+  it('signs in with a token and sets an HttpOnly, SameSite=Strict session cookie that does not hold the token', async () => {
+    const browser = formClient(p.apiUrl);
+    const signedIn = await browser.signIn(p.tokens.admin);
+    expect(signedIn.status).toBe(303);
+    expect(signedIn.location).toBe('/');
+    const cookie = signedIn.setCookies.find((line) => line.startsWith(`${SESSION_COOKIE}=`));
+    expect(cookie).toBeDefined();
+    expect(cookie).toMatch(/;\s*HttpOnly/i);
+    expect(cookie).toMatch(/;\s*SameSite=Strict/i);
+    expect(cookie).toMatch(/;\s*Path=\//i);
+    expect(cookie).not.toMatch(/;\s*Secure/i); // plain HTTP here; HTTPS gets Secure (unit test above)
+    expect(cookie).not.toContain(p.tokens.admin);
+    expect(cookie).not.toContain(Buffer.from(p.tokens.admin).toString('base64url'));
+
+    const home = await browser.get('/');
+    expect(home.status).toBe(200);
+    expect(textOf(home.text)).toContain(
+      'Restricted instruments list Signed in as ops-alice (admin) Sign out',
+    );
+    expect(home.text).toMatch(
+      /<div class="flash info" role="status">Signed in as ops-alice \(admin\)\.<\/div>/,
+    ); // POST-redirect-GET
+    // The session is good for the JSON read endpoints too, but never for the JSON admin ones.
+    const status = await browser.get('/v1/sync/status');
+    expect(status.status).toBe(200);
+    expect(JSON.parse(status.text).status).toBe('ok');
+    const jsonAdmin = await browser.post('/v1/sync', {});
+    expect(jsonAdmin.status).toBe(403);
+  });
+
+  it('refuses a wrong token, a sign-in form posted from another site, and one without its sign-in cookie', async () => {
+    const wrong = formClient(p.apiUrl);
+    const refused = await wrong.signIn('not-a-token-0123456789abcdef');
+    expect(refused.status).toBe(401);
+    expect(refused.text).toContain('That token is not valid');
+    expect(wrong.jar.has(SESSION_COOKIE)).toBe(false);
+
+    const crossSite = formClient(p.apiUrl);
+    const csrf = await crossSite.csrf('/sign-in');
+    const posted = await crossSite.post(
+      '/sign-in',
+      { csrf, token: p.tokens.admin },
+      { origin: 'https://evil.example' },
+    );
+    expect(posted.status).toBe(403);
+    expect(crossSite.jar.has(SESSION_COOKIE)).toBe(false);
+
+    // Login CSRF: a form on another site has no SameSite=Strict sign-in cookie to go with it.
+    const noCookie = await fetch(`${p.apiUrl}/sign-in`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ csrf, token: p.tokens.admin }).toString(),
+    });
+    expect(noCookie.status).toBe(403);
+    expect(noCookie.headers.getSetCookie().some((line) => line.startsWith(`${SESSION_COOKIE}=`))).toBe(false);
+  });
+
+  it('rejects a tampered session cookie everywhere', async () => {
+    const browser = formClient(p.apiUrl);
+    await browser.signIn(p.tokens.read);
+    const value = browser.jar.get(SESSION_COOKIE)!;
+    const [name, , expiry, id, mac] = value.split('.');
+    browser.jar.set(SESSION_COOKIE, [name, 'admin', expiry, id, mac].join('.'));
+    expect((await browser.get('/v1/sync/status')).status).toBe(401);
+    const home = await browser.get('/');
+    expect(home.status).toBe(303);
+    expect(home.location).toBe('/sign-in');
+    expect(browser.jar.has(SESSION_COOKIE)).toBe(false);
+    expect((await browser.get('/sign-in')).text).toContain('Your session has expired; sign in again.');
+  });
+
+  it('lets only an admin session with the form’s CSRF token, from this site, start a sync', async () => {
+    const reader = formClient(p.apiUrl);
+    await reader.signIn(p.tokens.read);
+    const readerPage = await reader.get('/');
+    expect(readerPage.text).not.toContain('Sync now');
+    const readerTry = await reader.post(
+      '/dashboard/sync',
+      { csrf: await reader.csrf() },
+      { origin: p.apiUrl },
+    );
+    expect(readerTry.status).toBe(403);
+    expect(readerTry.text).toContain('you are signed in with a read token');
+
+    const admin = formClient(p.apiUrl);
+    await admin.signIn(p.tokens.admin);
+    const adminPage = await admin.get('/');
+    expect(adminPage.text).toContain('Sync now');
+    const csrf = await admin.csrf();
+
+    const noToken = await admin.post('/dashboard/sync', {}, { origin: p.apiUrl });
+    expect(noToken.status).toBe(403);
+    expect(noToken.text).toContain('The form is out of date or came from another site');
+    expect(noToken.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(
+      (await admin.post('/dashboard/sync', { csrf: await reader.csrf() }, { origin: p.apiUrl })).status,
+    ).toBe(403);
+    expect((await admin.post('/dashboard/sync', { csrf }, { origin: 'https://evil.example' })).status).toBe(
+      403,
+    );
+    expect(
+      (await admin.post('/dashboard/sync', { csrf }, { referer: 'https://evil.example/page' })).status,
+    ).toBe(403);
+    const anonymous = formClient(p.apiUrl);
+    expect((await anonymous.post('/dashboard/sync', { csrf }, { origin: p.apiUrl })).status).toBe(403);
+
+    const started = await admin.post('/dashboard/sync', { csrf }, { origin: p.apiUrl });
+    expect(started.status).toBe(303);
+    expect(started.location).toBe('/');
+    const after = await admin.get('/');
+    expect(after.text).toMatch(/Sync started by ops-alice \(|A sync is already running/);
+    const runs = (await p.get('/v1/sync/runs?limit=5')).body.runs as {
+      trigger: string;
+      requested_by: string | null;
+    }[];
+    expect(runs.some((run) => run.trigger === 'manual' && run.requested_by === 'ops-alice')).toBe(true);
+  });
+
+  it('accepts an admin bearer header on the dashboard actions (no cookie, so no CSRF token needed)', async () => {
+    const bearer = formClient(p.apiUrl);
+    expect(
+      (await bearer.post('/dashboard/sync', {}, { authorization: `Bearer ${p.tokens.read}` })).status,
+    ).toBe(403);
+    const started = await bearer.post('/dashboard/sync', {}, { authorization: `Bearer ${p.tokens.admin}` });
+    expect(started.status).toBe(303);
+    const asReader = await bearer.get('/', { authorization: `Bearer ${p.tokens.read}` });
+    expect(textOf(asReader.text)).toContain('Signed in as reader (read only) with a bearer token');
+    expect((await bearer.get('/', { authorization: 'Bearer wrong-token-0123456789abcdef' })).status).toBe(
+      401,
+    );
+  });
+
+  it('signs out, needing the form’s CSRF token', async () => {
+    const browser = formClient(p.apiUrl);
+    await browser.signIn(p.tokens.read);
+    expect((await browser.post('/sign-out', {}, { origin: p.apiUrl })).status).toBe(403);
+    const out = await browser.post('/sign-out', { csrf: await browser.csrf() }, { origin: p.apiUrl });
+    expect(out.status).toBe(303);
+    expect(out.location).toBe('/sign-in');
+    expect(browser.jar.has(SESSION_COOKIE)).toBe(false);
+    expect((await browser.get('/')).status).toBe(303);
+  });
+});
+
+describe('dashboard without configured tokens (development)', () => {
+  let p: Pipeline;
+  beforeAll(async () => {
+    p = await startPipeline({ API_READ_TOKENS: '', API_ADMIN_TOKENS: '' }, { worker: false });
+  });
+  afterAll(() => p?.stop());
+
+  it('is open for reading and refuses admin actions', async () => {
+    const browser = formClient(p.apiUrl);
+    const home = await browser.get('/');
+    expect(home.status).toBe(200);
+    expect(textOf(home.text)).toContain('Open access (no API tokens configured)');
+    expect(home.text).not.toContain('Sync now');
+    expect((await browser.post('/dashboard/sync', {})).status).toBe(403);
+    expect(
+      (await browser.post('/dashboard/sync', {}, { authorization: 'Bearer anything-0123456789abcdef' }))
+        .status,
+    ).toBe(403);
+    const signIn = await browser.signIn('anything-0123456789abcdef');
+    expect(signIn.status).toBe(400);
+    expect(signIn.text).toContain('No API tokens are configured');
+  });
+});
