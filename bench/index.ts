@@ -1,5 +1,6 @@
 // `npm run bench`: every benchmark, each with a baseline measured in the same run.
 import { benchParse } from './parse-bench.ts';
+import { benchCheck, printCheckBench } from './check-bench.ts';
 import { benchSync } from './sync-bench.ts';
 
 const ratio = (value: number, baseline: number) => `${(value / baseline).toFixed(2)}×`;
@@ -18,3 +19,6 @@ console.log(`  baseline          download through confluence.js + parse: ${sync.
 console.log(`  first sync        ${sync.firstSyncMs} ms   (target < 15000 ms; ${ratio(sync.firstSyncMs, sync.baselineMs)} the baseline)`);
 console.log(`  unchanged re-sync ${sync.unchangedSyncMs} ms   (target < 3000 ms; ${ratio(sync.unchangedSyncMs, sync.baselineMs)} the baseline)`);
 console.log(`  one-row edit      ${sync.oneEditSyncMs} ms   (${ratio(sync.oneEditSyncMs, sync.baselineMs)} the baseline)`);
+
+console.log('');
+printCheckBench(await benchCheck());

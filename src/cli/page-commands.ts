@@ -1,0 +1,135 @@
+/** The commands that read a page without writing anything: `parse` (a saved file) and `preview` (the configured pages). */
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, loadDotEnv } from '../config.ts';
+import { ConfluenceError } from '../confluence/client.ts';
+import type { StoredPage } from '../db/sync-runs.ts';
+import { parseRestrictedList } from '../parser/index.ts';
+import type { ParsedInstrument, ParseWarning } from '../parser/types.ts';
+import { readList } from '../sync/read-list.ts';
+import { createListSource } from '../sync/sources.ts';
+import { usage } from './usage.ts';
+
+function formatTable(instruments: ParsedInstrument[]): string {
+  const columns = [
+    'ticker',
+    'isin',
+    'name',
+    'restriction_type',
+    'reason',
+    'effective_from',
+    'expires_at',
+  ] as const;
+  const cells = instruments.map((instrument) => columns.map((column) => instrument[column] ?? '—'));
+  const widths = columns.map((column, i) =>
+    Math.min(40, Math.max(column.length, ...cells.map((row) => row[i]!.length))),
+  );
+  const line = (values: readonly string[]) =>
+    values
+      .map((value, i) =>
+        value.length > widths[i]! ? `${value.slice(0, widths[i]! - 1)}…` : value.padEnd(widths[i]!),
+      )
+      .join('  ');
+  return [line(columns), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
+}
+
+function formatWarning(warning: ParseWarning): string {
+  const where = [
+    warning.table === null ? null : `table ${warning.table}`,
+    warning.row === null ? null : `row ${warning.row}`,
+    warning.column === null ? null : `column "${warning.column}"`,
+  ].filter(Boolean);
+  return `  - ${where.length ? `${where.join(', ')}: ` : ''}${warning.problem}${warning.raw ? ` ("${warning.raw}")` : ''}`;
+}
+
+function writeList(instruments: ParsedInstrument[], warnings: ParseWarning[]): void {
+  process.stdout.write(`${formatTable(instruments)}\n\n${instruments.length} instruments`);
+  process.stdout.write(
+    warnings.length
+      ? `, ${warnings.length} warnings:\n${warnings.map(formatWarning).join('\n')}\n`
+      : ', no warnings\n',
+  );
+}
+
+export async function parseCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { json: { type: 'boolean', default: false } },
+    allowPositionals: true,
+  });
+  const file = positionals[0];
+  if (file === undefined || positionals.length > 1) return usage('parse takes one file');
+  let storage: string;
+  try {
+    storage = await readFile(file, 'utf8');
+  } catch (error) {
+    const message = `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`;
+    if (values.json)
+      process.stdout.write(`${JSON.stringify({ error: { code: 'file_unreadable', message } })}\n`);
+    else process.stderr.write(`${message}\n`);
+    return 1;
+  }
+  const result = parseRestrictedList({ pageId: basename(file), storage });
+  if (values.json) {
+    if (result.ok) {
+      process.stdout.write(
+        `${JSON.stringify({ instruments: result.instruments, warnings: result.warnings }, null, 2)}\n`,
+      );
+      return 0;
+    }
+    process.stdout.write(`${JSON.stringify({ error: result.error })}\n`);
+    if (result.warnings.length)
+      process.stderr.write(`warnings:\n${result.warnings.map(formatWarning).join('\n')}\n`);
+    return 2;
+  }
+  if (!result.ok) {
+    process.stderr.write(`${file}: ${result.error.message}\n`);
+    if (result.warnings.length)
+      process.stderr.write(`warnings:\n${result.warnings.map(formatWarning).join('\n')}\n`);
+    return 2;
+  }
+  writeList(result.instruments, result.warnings);
+  return 0;
+}
+
+/** What Compliance and operators run to see what a sync would read, before it does. */
+export async function previewCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false } } });
+  loadDotEnv();
+  let pages: StoredPage[];
+  try {
+    const config = loadConfig();
+    // No stored versions: every page is downloaded.
+    pages = (await createListSource(config).fetchPages(new Map())) as StoredPage[];
+  } catch (error) {
+    if (error instanceof ConfigError) process.stderr.write(`configuration error: ${error.message}\n`);
+    else if (error instanceof ConfluenceError || (error as Error).name === 'MockDataError')
+      process.stderr.write(`${(error as Error).message}\n`);
+    else throw error;
+    return 1;
+  }
+  const result = readList(pages);
+  const pageRefs = pages.map(({ id, title, version, url }) => ({ id, title, version, url }));
+  if (!result.ok) {
+    if (values.json)
+      process.stdout.write(
+        `${JSON.stringify({ error: { code: 'parse_error', message: result.message } })}\n`,
+      );
+    else process.stderr.write(`${result.message}\n`);
+    return 2;
+  }
+  const instruments = result.instruments.map(({ source_page_id: _page, ...instrument }) => instrument);
+  if (values.json) {
+    process.stdout.write(
+      `${JSON.stringify({ pages: pageRefs, instruments, warnings: result.warnings }, null, 2)}\n`,
+    );
+    return 0;
+  }
+  process.stdout.write(
+    pageRefs.map((p) => `page ${p.id} "${p.title}" v${p.version}${p.url ? ` ${p.url}` : ''}`).join('\n') +
+      '\n\n',
+  );
+  writeList(instruments, result.warnings);
+  return 0;
+}
