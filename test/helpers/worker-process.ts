@@ -1,14 +1,35 @@
 // A sync worker in a process of its own, so a test can kill it with SIGKILL mid-run.
 // Configured by the environment like `npm run worker`; the workflow bundle comes prebuilt.
+// Prints "ready" once polling. SIGTERM (or SIGINT) shuts the worker down and exits with 0. It never
+// outlives the test: it exits when its parent's IPC channel closes (when spawned with one), and
+// after RLS_MAX_LIFETIME_MS when that is set.
 import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../../src/config.ts';
 import { createDb } from '../../src/db/knex.ts';
 import { createSyncWorker } from '../../src/worker.ts';
 
+const maxLifetimeMs = Number(process.env.RLS_MAX_LIFETIME_MS ?? 0);
+if (maxLifetimeMs > 0) {
+  setTimeout(() => {
+    console.error(`worker-process: still running after ${maxLifetimeMs} ms; exiting`);
+    process.exit(3);
+  }, maxLifetimeMs).unref();
+}
+if (process.send) process.on('disconnect', () => process.exit(4));
+
 const config = loadConfig();
 const db = createDb(config.databaseUrl!);
 const connection = await NativeConnection.connect({ address: config.temporal.address });
-const worker = await createSyncWorker({ config, db, connection, workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH! } });
+const worker = await createSyncWorker({
+  config,
+  db,
+  connection,
+  workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH! },
+});
 const running = worker.run();
 process.stdout.write('ready\n');
+// The SDK shuts the worker down on SIGTERM/SIGINT; run() then resolves.
 await running;
+await connection.close();
+await db.destroy();
+process.exit(0);
