@@ -113,7 +113,6 @@ export function createActivities(deps: ActivityDeps) {
       const activeBefore = stored.filter((row) => row.is_active).length;
       const held = removalGuard(counts.removed, activeBefore, maxRemovalPercent);
       await runs.saveArtifact(input.runId, 'diff', { ...counts, activeBefore, held });
-      if (held !== null) await runs.markAwaitingApproval(input.runId, held);
       const summary = `Diff: ${describeDiffCounts(counts)}${held === null ? '' : ` — held for approval: ${held}`}`;
       return { ...counts, activeBefore, held, summary };
     },
@@ -157,12 +156,21 @@ export function createActivities(deps: ActivityDeps) {
         }
         await runs.markSucceeded(trx, input.runId, { ...counts, listVersion, instrumentCount: desired.length, approvedBy: input.approvedBy, appliedAt });
         await runs.notifyListChanged(trx, listVersion);
+        await runs.pruneClaimChecks(trx);
         const durationMs = Math.round(performance.now() - started);
         const changedInstruments = [...diff.added.map((a) => a.after), ...diff.modified.map((m) => m.after), ...diff.removed.map((r) => r.before)]
           .map((instrument) => instrument.ticker ?? instrument.isin ?? '')
           .slice(0, MAX_SEARCHABLE_CHANGES);
         return { ...counts, listVersion, durationMs, changedInstruments, summary: `Applied ${describeDiffCounts(counts)} in ${durationMs} ms` };
       });
+    },
+
+    /**
+     * Marks the run held, which is what the API checks before it sends a decision: the workflow
+     * calls this once it listens for decisions, so none can arrive before it does.
+     */
+    async holdForApproval(input: RunRef & { reason: string }): Promise<void> {
+      await runs.markAwaitingApproval(input.runId, input.reason);
     },
 
     /** Records why a run failed, in words for the status endpoint; the cache is untouched. */

@@ -6,9 +6,8 @@ import { startService, type Role } from './service.ts';
 // `npm start` (worker + API), `npm run worker`, `npm run api`: configured only by the environment.
 const roleArg = process.argv[2];
 const roles: Role[] = roleArg === 'worker' ? ['worker'] : roleArg === 'api' ? ['api'] : ['worker', 'api'];
-const logger = createLogger();
-
 loadDotEnv();
+const logger = createLogger();
 let config;
 try {
   config = loadConfig();

@@ -37,7 +37,11 @@ export async function startService(options: {
   source?: ListSource;
 }): Promise<RunningService> {
   const { config, db, roles, logger } = options;
-  const connection = await Connection.connect({ address: config.temporal.address });
+  // The API alone connects lazily: checks never need Temporal, so it starts (and answers) while
+  // Temporal is down; only triggers and approvals wait for it.
+  const connection = roles.includes('worker')
+    ? await Connection.connect({ address: config.temporal.address })
+    : Connection.lazy({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const stops: (() => Promise<void>)[] = [async () => connection.close()];
 

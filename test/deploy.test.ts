@@ -36,7 +36,8 @@ describe('docker-compose.yml', () => {
     expect(services.api?.depends_on?.migrate?.condition).toBe('service_completed_successfully');
     expect(services.temporal?.depends_on?.['temporal-postgres']?.condition).toBe('service_healthy');
     for (const name of ['postgres', 'temporal-postgres', 'temporal', 'api']) expect(services[name]?.healthcheck?.test, name).toBeDefined();
-    expect(services.api?.healthcheck?.test.join(' ')).toContain('/healthz');
+    // Healthy means ready: the database answers and a list is loaded.
+    expect(services.api?.healthcheck?.test.join(' ')).toContain('/readyz');
   });
 
   it('runs the commands the code has', () => {

@@ -47,7 +47,7 @@ export async function syncRestrictedList(input: SyncWorkflowInput): Promise<Sync
     scheduleToCloseTimeout: '10m',
     retry,
   });
-  const { markRunFailed } = proxyActivities<SyncActivities>({ startToCloseTimeout: '30s', scheduleToCloseTimeout: '30m', retry });
+  const { markRunFailed, holdForApproval } = proxyActivities<SyncActivities>({ startToCloseTimeout: '30s', scheduleToCloseTimeout: '30m', retry });
 
   let stage = 'starting';
   const setStage = (words: string) => {
@@ -56,7 +56,15 @@ export async function syncRestrictedList(input: SyncWorkflowInput): Promise<Sync
   };
   setHandler(stageQuery, () => stage);
   let decision: { approved: boolean; by: string } | null = null;
+  let held = false;
+  // A decision counts only while the run is held: an early or stray signal must not pre-approve
+  // a removal nobody has seen yet. (The run is marked held in Postgres, which the API checks
+  // before it signals, only after `held` is set.)
   const decide = (approved: boolean) => (signal: Decision) => {
+    if (!held) {
+      log.warn('ignored a decision for a run that is not awaiting approval', { approved, by: signal.by });
+      return;
+    }
     if (decision === null) decision = { approved, by: signal.by };
   };
   setHandler(approveSignal, decide(true));
@@ -77,19 +85,24 @@ export async function syncRestrictedList(input: SyncWorkflowInput): Promise<Sync
     if (diff.held !== null) {
       const timeoutMs = input.approvalTimeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS;
       setStage(`Waiting for an operator: ${diff.held}. Approve or reject through the API; checks keep using the current list.`);
+      held = true;
+      await holdForApproval({ ...run, reason: diff.held });
       const answered = await condition(() => decision !== null, timeoutMs);
       const outcome = decision as { approved: boolean; by: string } | null;
       if (!answered || outcome === null) {
         const message = `nobody approved within ${Math.round(timeoutMs / 60_000)} min: ${diff.held}; nothing applied`;
+        setStage(`Ended: ${message}. The cached list is unchanged.`);
         await markRunFailed({ ...run, trigger: input.trigger, code: 'ApprovalTimedOut', message, decision: { decision: 'expired', by: null } });
         throw ApplicationFailure.create({ type: 'ApprovalTimedOut', message, nonRetryable: true });
       }
       if (!outcome.approved) {
         const message = `rejected by ${outcome.by}: ${diff.held}; nothing applied`;
+        setStage(`Ended: ${message}. The cached list is unchanged.`);
         await markRunFailed({ ...run, trigger: input.trigger, code: 'RemovalRejected', message, decision: { decision: 'rejected', by: outcome.by } });
         throw ApplicationFailure.create({ type: 'RemovalRejected', message, nonRetryable: true });
       }
       approvedBy = outcome.by;
+      held = false;
     }
 
     setStage(`${diff.summary}; applying`);

@@ -170,6 +170,17 @@ export function createSyncRunStore(db: Knex) {
       });
     },
 
+    /**
+     * Page bodies and intermediate lists are only needed by a run and by the next one's change
+     * detection: keep them for the most recent runs, drop the rest (versions and counts stay in
+     * sync_runs, and every change in the change log).
+     */
+    async pruneClaimChecks(trx: Db, keepRuns = 10): Promise<void> {
+      const recent = trx('sync_runs').select('id').orderBy('started_at', 'desc').limit(keepRuns);
+      await trx('sync_run_pages').whereNotIn('run_id', recent).delete();
+      await trx('sync_run_artifacts').whereNotIn('run_id', trx('sync_runs').select('id').orderBy('started_at', 'desc').limit(keepRuns)).delete();
+    },
+
     /** Sent inside the apply transaction, so listeners hear of it exactly when it commits. */
     async notifyListChanged(trx: Db, listVersion: number): Promise<void> {
       await trx.raw('SELECT pg_notify(?, ?)', [LIST_CHANGED_CHANNEL, String(listVersion)]);
