@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { pinoHttp } from 'pino-http';
@@ -103,25 +104,31 @@ export function createApp(deps: AppDeps) {
   // Behind a TLS-terminating proxy on the same host or private network, req.secure and the
   // dashboard's same-origin check follow X-Forwarded-Proto (session cookies are then Secure).
   app.set('trust proxy', 'loopback, uniquelocal');
+  /** A caller's request id (a load balancer's, the trading service's) is kept, else one is made. */
+  const requestId = (req: IncomingMessage, res: ServerResponse) => {
+    const given = req.headers['x-request-id'];
+    const id = typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
+    res.setHeader('x-request-id', id);
+    return id;
+  };
   if (deps.logger) {
-    app.use(
-      pinoHttp({
-        logger: deps.logger,
-        // A caller's request id (a load balancer's, the trading service's) is kept, else one is made.
-        genReqId: (req, res) => {
-          const given = req.headers['x-request-id'];
-          const id = typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
-          res.setHeader('x-request-id', id);
-          return id;
-        },
-        redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
-        // The trading service's checks are the hot path: answered ones log at debug (pino then
-        // skips the serialising), so the request log costs nothing there by default.
-        customLogLevel: (req, res, error) =>
-          error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : req.url?.startsWith('/v1/check') ? 'debug' : 'info',
-        autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
-      }),
-    );
+    const httpLogger = pinoHttp({
+      logger: deps.logger,
+      genReqId: requestId,
+      redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
+      customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
+    });
+    app.use((req, res, next) => {
+      // The trading service's checks are the hot path: they get a request id but no per-request
+      // log line (metrics count them; unexpected errors are logged by the error handler).
+      if (req.path === '/v1/check') {
+        requestId(req, res);
+        next();
+        return;
+      }
+      httpLogger(req, res, next);
+    });
   }
   app.use(express.json({ limit: '256kb' }));
 

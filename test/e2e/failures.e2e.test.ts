@@ -65,12 +65,21 @@ describe('sync failures', () => {
     expect((await p.get('/v1/sync/status')).body.status).toBe('ok');
   });
 
-  it("a 429 is retried after the server's Retry-After, then succeeds", async () => {
-    p.confluence.fail({ status: 429, headers: { 'retry-after': '2' }, pathIncludes: '/api/v2/pages/' });
+  it("a storm of 429s is retried after the server's Retry-After each time, then succeeds", async () => {
+    p.confluence.fail({ status: 429, headers: { 'retry-after': '1' }, times: 3, pathIncludes: '/api/v2/pages' });
     const started = Date.now();
     const result = await p.runSync();
     expect(result.status).toBe('succeeded');
-    // The retry waited for the server's delay (2 s), not the 1 s initial backoff.
-    expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
+    // Three waits of the server's 1 s, not the 1 s, 2 s, 4 s backoff (which would take 7 s).
+    expect(Date.now() - started).toBeGreaterThanOrEqual(3000);
+  });
+
+  it('after every failure above, the next run recovers and status reads ok again', async () => {
+    p.confluence.putPage({ id: DEMO_PAGE_ID, title: DEMO_PAGE_TITLE, storage: DEMO_PAGE_STORAGE.replace('Advisory mandate', 'Advisory mandate (renewed)') });
+    const result = await p.runSync();
+    expect(result).toMatchObject({ status: 'succeeded', modified: 1 });
+    const status = (await p.get('/v1/sync/status')).body;
+    expect(status).toMatchObject({ status: 'ok', last_error: null, instrument_count: 4, stale: false });
+    expect(status.message).toBe('Synced 4 instruments');
   });
 });
