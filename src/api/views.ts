@@ -251,13 +251,22 @@ export function createViews(deps: ViewDeps) {
       if (!triggered.alreadyRunning)
         await runs.recordManualTrigger(triggered.runId, triggered.workflowId, principal.name);
       if (!wait) return { finished: null, triggered };
-      await client.workflow
+      // Until the run ends — or is held for an operator, which may take a day: the caller gets the
+      // held run (status awaiting_approval) rather than a request open for hours.
+      const ended = client.workflow
         .getHandle(triggered.workflowId, triggered.runId)
         .result()
-        .catch(() => undefined);
-      const run = await runs.getRun(triggered.runId);
-      if (!run) throw new HttpError(500, 'internal', 'the run finished without a record');
-      return { finished: presentRun(run), triggered };
+        .then(
+          () => true,
+          () => true,
+        );
+      let settled = false;
+      void ended.then(() => (settled = true));
+      for (;;) {
+        const run = await runs.getRun(triggered.runId);
+        if (run && (settled || run.status === 'awaiting_approval')) return { finished: presentRun(run), triggered };
+        await Promise.race([ended, new Promise((resolve) => setTimeout(resolve, 250))]);
+      }
     },
 
     /** Ready when the database answers and a list is loaded (before that, checks answer 503). */

@@ -84,4 +84,14 @@ describe('removal guard', () => {
     const again = await p.post(`/v1/sync/runs/${handle.workflowId}/approve`);
     expect(again).toMatchObject({ status: 409, body: { error: { code: 'not_awaiting_approval' } } });
   });
+
+  it('POST /v1/sync?wait=true answers with the held run instead of waiting for a decision', async () => {
+    p.confluence.putPage({ id: DEMO_PAGE_ID, title: DEMO_PAGE_TITLE, storage: EMPTIED_PAGE });
+    const held = await p.post('/v1/sync?wait=true');
+    expect(held.status).toBe(200);
+    expect(held.body).toMatchObject({ status: 'awaiting_approval', held_reason: expect.stringContaining('every instrument'), requested_by: 'ops-alice' });
+    expect((await p.post(`/v1/sync/runs/${held.body.workflow_id}/reject`)).status).toBe(202);
+    await p.client.workflow.getHandle(held.body.workflow_id, held.body.run_id).result().catch(() => undefined);
+    expect(await p.activeTickers()).toEqual(ALL_TICKERS);
+  });
 });
