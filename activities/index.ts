@@ -125,7 +125,7 @@ export function createActivities(deps: ActivityDeps) {
     async applyDiff(input: RunRef & { approvedBy: string | null }): Promise<ApplyStepResult> {
       const started = performance.now();
       const { instruments: desired } = await runs.loadArtifact<ParsedArtifact>(input.runId, 'parsed');
-      const pages = await runs.loadPages(input.runId);
+      const pages = await runs.loadPageEditors(input.runId);
       return db.transaction(async (trx) => {
         await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [APPLY_LOCK_KEY]);
         const run = await runs.getRun(input.runId, trx);
@@ -151,7 +151,7 @@ export function createActivities(deps: ActivityDeps) {
             runId: input.runId,
             listVersion,
             at: appliedAt,
-            pages: new Map(pages.map((p) => [p.id, { version: p.version, editedBy: p.editedBy }])),
+            pages,
           });
         }
         await runs.markSucceeded(trx, input.runId, { ...counts, listVersion, instrumentCount: desired.length, approvedBy: input.approvedBy, appliedAt });

@@ -12,13 +12,10 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import autocannon from 'autocannon';
 import express from 'express';
 import { createApp } from '../src/api/app.ts';
@@ -26,17 +23,15 @@ import { createCheckIndex } from '../src/api/check-index.ts';
 import { createMetrics } from '../src/api/metrics.ts';
 import { startServer, stopServer } from '../src/api/server.ts';
 import { loadConfig } from '../src/config.ts';
-import { startEmbeddedPostgres } from '../src/db/embedded-postgres.ts';
 import { createHistoryStore } from '../src/db/history.ts';
 import { createInstrumentStore } from '../src/db/instruments.ts';
-import { createDb, migrateToLatest } from '../src/db/knex.ts';
+import { createDb } from '../src/db/knex.ts';
 import { createSyncRunStore } from '../src/db/sync-runs.ts';
-import { startFakeConfluence } from '../src/dev/fake-confluence.ts';
 import { createLogger } from '../src/logger.ts';
 import { isinCheckDigit } from '../src/parser/normalise.ts';
 import { WORKFLOW_TYPE, type SyncWorkflowInput, type SyncWorkflowResult } from '../src/shared.ts';
-import { startTemporalDevServer } from '../src/temporal/dev-server.ts';
 import { createSyncWorker } from '../src/worker.ts';
+import { startBenchInfra } from './infra.ts';
 import { generateListPage } from './generate-page.ts';
 
 export interface CheckBenchResult {
@@ -247,18 +242,10 @@ async function stopChild(child: ChildProcess): Promise<void> {
 }
 
 export async function benchCheck(): Promise<CheckBenchResult> {
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
-  const scratch = await mkdtemp(join(tmpdir(), 'rls-check-bench-'));
-  await chmod(scratch, 0o755);
-  const [postgres, temporal, confluence] = await Promise.all([
-    startEmbeddedPostgres({ dataDir: join(scratch, 'postgres'), durable: false }),
-    startTemporalDevServer({ ui: false }),
-    startFakeConfluence(),
-  ]);
-  const db = createDb(postgres.url);
+  const infra = await startBenchInfra('check-bench');
+  const { postgres, temporal, confluence, db } = infra;
   let child: ChildProcess | null = null;
   try {
-    await migrateToLatest(db);
     const pageId = '700002';
     confluence.putPage({
       id: pageId,
@@ -360,9 +347,7 @@ export async function benchCheck(): Promise<CheckBenchResult> {
     };
   } finally {
     if (child) await stopChild(child);
-    await db.destroy();
-    await Promise.allSettled([confluence.close(), temporal.stop(), postgres.stop()]);
-    await rm(scratch, { recursive: true, force: true });
+    await infra.stop();
   }
 }
 

@@ -74,4 +74,3 @@ export function generateListPage(rows: number = ROWS): string {
     `<tbody>${header}${body.join('')}</tbody></table>`
   );
 }
-

@@ -5,20 +5,14 @@
  * the page through confluence.js and parsing it, the irreducible part of any sync.
  */
 import { randomUUID } from 'node:crypto';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../src/config.ts';
 import { createConfluenceReader } from '../src/confluence/client.ts';
-import { startEmbeddedPostgres } from '../src/db/embedded-postgres.ts';
-import { createDb, migrateToLatest } from '../src/db/knex.ts';
-import { startFakeConfluence } from '../src/dev/fake-confluence.ts';
 import { parseRestrictedList } from '../src/parser/index.ts';
 import { WORKFLOW_TYPE, type SyncWorkflowInput, type SyncWorkflowResult } from '../src/shared.ts';
-import { startTemporalDevServer } from '../src/temporal/dev-server.ts';
 import { createSyncWorker } from '../src/worker.ts';
+import { startBenchInfra } from './infra.ts';
 import { generateListPage, ROWS } from './generate-page.ts';
 
 export interface SyncBenchResult {
@@ -30,17 +24,9 @@ export interface SyncBenchResult {
 }
 
 export async function benchSync(rows = ROWS): Promise<SyncBenchResult> {
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
-  const scratch = await mkdtemp(join(tmpdir(), 'rls-bench-'));
-  await chmod(scratch, 0o755);
-  const [postgres, temporal, confluence] = await Promise.all([
-    startEmbeddedPostgres({ dataDir: join(scratch, 'postgres'), durable: false }),
-    startTemporalDevServer({ ui: false }),
-    startFakeConfluence(),
-  ]);
-  const db = createDb(postgres.url);
+  const infra = await startBenchInfra('sync-bench');
+  const { postgres, temporal, confluence, db } = infra;
   try {
-    await migrateToLatest(db);
     const pageId = '700001';
     const storage = generateListPage(rows);
     confluence.putPage({ id: pageId, title: 'Restricted Instruments List', storage });
@@ -57,10 +43,15 @@ export async function benchSync(rows = ROWS): Promise<SyncBenchResult> {
 
     // Baseline: download through confluence.js and parse, nothing else.
     const baselineStart = performance.now();
-    const page = await createConfluenceReader({ url: confluence.url, username: confluence.username, apiToken: confluence.apiToken }).getPage(pageId);
+    const page = await createConfluenceReader({
+      url: confluence.url,
+      username: confluence.username,
+      apiToken: confluence.apiToken,
+    }).getPage(pageId);
     const parsed = parseRestrictedList({ pageId, storage: page.storage });
     const baselineMs = performance.now() - baselineStart;
-    if (!parsed.ok || parsed.instruments.length !== rows) throw new Error('the bench page did not parse to its rows');
+    if (!parsed.ok || parsed.instruments.length !== rows)
+      throw new Error('the bench page did not parse to its rows');
 
     const nativeConnection = await NativeConnection.connect({ address: temporal.address });
     const worker = await createSyncWorker({ config, db, connection: nativeConnection });
@@ -69,21 +60,30 @@ export async function benchSync(rows = ROWS): Promise<SyncBenchResult> {
     const client = new Client({ connection });
     const sync = async () => {
       const started = performance.now();
-      const result = await client.workflow.execute<(input: SyncWorkflowInput) => Promise<SyncWorkflowResult>>(WORKFLOW_TYPE, {
-        taskQueue,
-        workflowId: `bench-${randomUUID()}`,
-        args: [{ trigger: 'manual' }],
-      });
+      const result = await client.workflow.execute<(input: SyncWorkflowInput) => Promise<SyncWorkflowResult>>(
+        WORKFLOW_TYPE,
+        {
+          taskQueue,
+          workflowId: `bench-${randomUUID()}`,
+          args: [{ trigger: 'manual' }],
+        },
+      );
       return { ms: performance.now() - started, result };
     };
     try {
       const first = await sync();
-      if (first.result.added !== rows) throw new Error(`first sync added ${first.result.added}, expected ${rows}`);
+      if (first.result.added !== rows)
+        throw new Error(`first sync added ${first.result.added}, expected ${rows}`);
       const unchanged = await sync();
       if (unchanged.result.unchanged !== rows) throw new Error('the unchanged sync changed something');
-      confluence.putPage({ id: pageId, title: 'Restricted Instruments List', storage: storage.replace('Inside information', 'Inside information (updated)') });
+      confluence.putPage({
+        id: pageId,
+        title: 'Restricted Instruments List',
+        storage: storage.replace('Inside information', 'Inside information (updated)'),
+      });
       const edited = await sync();
-      if (edited.result.modified !== 1) throw new Error(`the one-row edit modified ${edited.result.modified}`);
+      if (edited.result.modified !== 1)
+        throw new Error(`the one-row edit modified ${edited.result.modified}`);
       return {
         rows,
         baselineMs: Math.round(baselineMs),
@@ -98,8 +98,6 @@ export async function benchSync(rows = ROWS): Promise<SyncBenchResult> {
       await nativeConnection.close();
     }
   } finally {
-    await db.destroy();
-    await Promise.allSettled([confluence.close(), temporal.stop(), postgres.stop()]);
-    await rm(scratch, { recursive: true, force: true });
+    await infra.stop();
   }
 }

@@ -100,6 +100,14 @@ export function createSyncRunStore(db: Knex) {
       return { runId: run.id, versions: new Map(rows.map((row) => [row.page_id, row.version])) };
     },
 
+    /** Each page's version and editor, without the bodies (for the change log). */
+    async loadPageEditors(runId: string): Promise<Map<string, { version: number; editedBy: string | null }>> {
+      const rows: { page_id: string; version: number; edited_by: string | null }[] = await db('sync_run_pages')
+        .where({ run_id: runId })
+        .select('page_id', 'version', 'edited_by');
+      return new Map(rows.map((row) => [row.page_id, { version: row.version, editedBy: row.edited_by }]));
+    },
+
     async loadPages(runId: string): Promise<StoredPage[]> {
       const rows = await db('sync_run_pages').where({ run_id: runId }).orderBy('page_id');
       return rows.map((row) => ({

@@ -1,0 +1,48 @@
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import type { Knex } from 'knex';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/db/embedded-postgres.ts';
+import { createDb, migrateToLatest } from '../src/db/knex.ts';
+import { startFakeConfluence, type FakeConfluence } from '../src/dev/fake-confluence.ts';
+import { startTemporalDevServer, type TemporalDevServer } from '../src/temporal/dev-server.ts';
+
+export interface BenchInfra {
+  postgres: EmbeddedPostgres;
+  temporal: TemporalDevServer;
+  confluence: FakeConfluence;
+  /** Migrated. */
+  db: Knex;
+  stop(): Promise<void>;
+}
+
+let runtimeInstalled = false;
+
+/** The real parts a benchmark runs on: embedded Postgres (migrated), a Temporal dev server, the fake Confluence. */
+export async function startBenchInfra(name: string): Promise<BenchInfra> {
+  if (!runtimeInstalled) {
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
+    runtimeInstalled = true;
+  }
+  const scratch = await mkdtemp(join(tmpdir(), `rls-${name}-`));
+  await chmod(scratch, 0o755); // as root, Postgres runs as the postgres user
+  const [postgres, temporal, confluence] = await Promise.all([
+    startEmbeddedPostgres({ dataDir: join(scratch, 'postgres'), durable: false }),
+    startTemporalDevServer({ ui: false }),
+    startFakeConfluence(),
+  ]);
+  const db = createDb(postgres.url);
+  await migrateToLatest(db);
+  return {
+    postgres,
+    temporal,
+    confluence,
+    db,
+    stop: async () => {
+      await db.destroy();
+      await Promise.allSettled([confluence.close(), temporal.stop(), postgres.stop()]);
+      await rm(scratch, { recursive: true, force: true });
+    },
+  };
+}
