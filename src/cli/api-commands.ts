@@ -8,18 +8,8 @@ import { loadDotEnv } from '../config.ts';
 import { isValidIsin, normaliseIsin } from '../parser/normalise.ts';
 import { callApi, CliError, resolveTarget, type ApiResponse, type ApiTarget } from './api-client.ts';
 import { EXIT, usage } from './usage.ts';
-
-type RestrictionType = 'full' | 'buy_only' | 'sell_only';
-
-interface CheckMatch {
-  ticker: string | null;
-  isin: string | null;
-  name: string | null;
-  restriction_type: RestrictionType;
-  reason: string | null;
-  effective_from: string | null;
-  expires_at: string | null;
-}
+import type { CheckMatch } from '../api/check.ts';
+import type { RestrictionType } from '../parser/types.ts';
 
 interface CheckAnswer {
   restricted: boolean;

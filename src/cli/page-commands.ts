@@ -7,20 +7,13 @@ import { ConfluenceError } from '../confluence/client.ts';
 import type { StoredPage } from '../db/sync-runs.ts';
 import { parseRestrictedList } from '../parser/index.ts';
 import type { ParsedInstrument, ParseWarning } from '../parser/types.ts';
+import { COMPARED_FIELDS } from '../sync/diff.ts';
 import { readList } from '../sync/read-list.ts';
 import { createListSource } from '../sync/sources.ts';
 import { usage } from './usage.ts';
 
 function formatTable(instruments: ParsedInstrument[]): string {
-  const columns = [
-    'ticker',
-    'isin',
-    'name',
-    'restriction_type',
-    'reason',
-    'effective_from',
-    'expires_at',
-  ] as const;
+  const columns = COMPARED_FIELDS;
   const cells = instruments.map((instrument) => columns.map((column) => instrument[column] ?? '—'));
   const widths = columns.map((column, i) =>
     Math.min(40, Math.max(column.length, ...cells.map((row) => row[i]!.length))),
