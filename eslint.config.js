@@ -7,7 +7,10 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['eslint.config.js'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        projectService: { allowDefaultProject: ['eslint.config.js'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     rules: {
       '@typescript-eslint/consistent-type-imports': 'error',
@@ -26,8 +29,26 @@ export default tseslint.config(
         {
           patterns: [
             { group: ['node:*'], message: 'no Node APIs in workflows' },
-            { group: ['knex', 'pg', 'cheerio', 'confluence.js', 'express', 'pino', '**/src/db/**', '**/src/api/**', '**/src/confluence/**', '**/src/parser/**'], message: 'workflows orchestrate; I/O belongs in activities' },
-            { group: ['**/activities/**'], allowTypeImports: true, message: 'import activities as types only' },
+            {
+              group: [
+                'knex',
+                'pg',
+                'cheerio',
+                'confluence.js',
+                'express',
+                'pino',
+                '**/src/db/**',
+                '**/src/api/**',
+                '**/src/confluence/**',
+                '**/src/parser/**',
+              ],
+              message: 'workflows orchestrate; I/O belongs in activities',
+            },
+            {
+              group: ['**/activities/**'],
+              allowTypeImports: true,
+              message: 'import activities as types only',
+            },
           ],
         },
       ],

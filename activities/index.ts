@@ -49,7 +49,8 @@ function finalFailure(type: SyncFailureType, message: string, cause?: Error): Ap
  */
 function classifyFetchError(error: unknown): unknown {
   if (error instanceof ConfluenceAuthError) return finalFailure('ConfluenceAuthError', error.message, error);
-  if (error instanceof ConfluenceNotFoundError) return finalFailure('ConfluenceNotFoundError', error.message, error);
+  if (error instanceof ConfluenceNotFoundError)
+    return finalFailure('ConfluenceNotFoundError', error.message, error);
   if (error instanceof MockDataError) return finalFailure('InvalidMockData', error.message, error);
   if (error instanceof ConfluenceRateLimitError) {
     return ApplicationFailure.create({
@@ -73,7 +74,12 @@ export function createActivities(deps: ActivityDeps) {
   return {
     /** Records the run, downloads the page(s) and keeps their bodies in Postgres. */
     async fetchPages(input: RunRef & { trigger: SyncTrigger; requestedBy?: string }): Promise<FetchResult> {
-      await runs.startRun({ id: input.runId, workflowId: input.workflowId, trigger: input.trigger, requestedBy: input.requestedBy ?? null });
+      await runs.startRun({
+        id: input.runId,
+        workflowId: input.workflowId,
+        trigger: input.trigger,
+        requestedBy: input.requestedBy ?? null,
+      });
       const stored = await runs.latestStoredPages();
       let fetched: FetchedPage[];
       try {
@@ -88,7 +94,8 @@ export function createActivities(deps: ActivityDeps) {
         fresh,
         stored === null ? null : { fromRunId: stored.runId, ids: reusedIds },
       );
-      const describe = (p: PageVersionRef) => `page ${p.id} v${p.version}${reusedIds.includes(p.id) ? ' (unchanged)' : ''}`;
+      const describe = (p: PageVersionRef) =>
+        `page ${p.id} v${p.version}${reusedIds.includes(p.id) ? ' (unchanged)' : ''}`;
       const summary = `Fetched ${pages.map(describe).join(', ') || 'no pages'}`;
       log.info(summary, { runId: input.runId });
       return { pages, summary };
@@ -130,22 +137,42 @@ export function createActivities(deps: ActivityDeps) {
         await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [APPLY_LOCK_KEY]);
         const run = await runs.getRun(input.runId, trx);
         if (run?.status === 'succeeded') {
-          const counts = { added: run.added ?? 0, removed: run.removed ?? 0, modified: run.modified ?? 0, unchanged: run.unchanged ?? 0 };
-          return { ...counts, listVersion: run.list_version ?? 0, durationMs: 0, changedInstruments: [], summary: `Already applied: ${describeDiffCounts(counts)}` };
+          const counts = {
+            added: run.added ?? 0,
+            removed: run.removed ?? 0,
+            modified: run.modified ?? 0,
+            unchanged: run.unchanged ?? 0,
+          };
+          return {
+            ...counts,
+            listVersion: run.list_version ?? 0,
+            durationMs: 0,
+            changedInstruments: [],
+            summary: `Already applied: ${describeDiffCounts(counts)}`,
+          };
         }
         const stored = await instruments.listAll(trx);
         const diff = diffInstruments(stored, desired);
         const counts = countDiff(diff);
         if (input.approvedBy === null) {
-          const held = removalGuard(counts.removed, stored.filter((row) => row.is_active).length, maxRemovalPercent);
-          if (held !== null) throw finalFailure('ListChangedWhileHeld', `the list changed since the diff and ${held}; nothing applied, the next run will ask again`);
+          const held = removalGuard(
+            counts.removed,
+            stored.filter((row) => row.is_active).length,
+            maxRemovalPercent,
+          );
+          if (held !== null)
+            throw finalFailure(
+              'ListChangedWhileHeld',
+              `the list changed since the diff and ${held}; nothing applied, the next run will ask again`,
+            );
         }
         const previousVersion = await runs.currentListVersion(trx);
         const changed = counts.added + counts.removed + counts.modified > 0;
         const listVersion = previousVersion === null ? 1 : changed ? previousVersion + 1 : previousVersion;
         // The database's clock stamps the changes and the run alike, so `at=` queries from any
         // process agree on when this list version took effect.
-        const appliedAt = (await trx.raw<{ rows: { now: Date }[] }>('SELECT clock_timestamp() AS now')).rows[0]!.now;
+        const appliedAt = (await trx.raw<{ rows: { now: Date }[] }>('SELECT clock_timestamp() AS now'))
+          .rows[0]!.now;
         if (changed) {
           await instruments.applyDiff(trx, diff, {
             runId: input.runId,
@@ -154,14 +181,30 @@ export function createActivities(deps: ActivityDeps) {
             pages,
           });
         }
-        await runs.markSucceeded(trx, input.runId, { ...counts, listVersion, instrumentCount: desired.length, approvedBy: input.approvedBy, appliedAt });
+        await runs.markSucceeded(trx, input.runId, {
+          ...counts,
+          listVersion,
+          instrumentCount: desired.length,
+          approvedBy: input.approvedBy,
+          appliedAt,
+        });
         await runs.notifyListChanged(trx, listVersion);
         await runs.pruneClaimChecks(trx);
         const durationMs = Math.round(performance.now() - started);
-        const changedInstruments = [...diff.added.map((a) => a.after), ...diff.modified.map((m) => m.after), ...diff.removed.map((r) => r.before)]
+        const changedInstruments = [
+          ...diff.added.map((a) => a.after),
+          ...diff.modified.map((m) => m.after),
+          ...diff.removed.map((r) => r.before),
+        ]
           .map((instrument) => instrument.ticker ?? instrument.isin ?? '')
           .slice(0, MAX_SEARCHABLE_CHANGES);
-        return { ...counts, listVersion, durationMs, changedInstruments, summary: `Applied ${describeDiffCounts(counts)} in ${durationMs} ms` };
+        return {
+          ...counts,
+          listVersion,
+          durationMs,
+          changedInstruments,
+          summary: `Applied ${describeDiffCounts(counts)} in ${durationMs} ms`,
+        };
       });
     },
 
@@ -175,10 +218,19 @@ export function createActivities(deps: ActivityDeps) {
 
     /** Records why a run failed, in words for the status endpoint; the cache is untouched. */
     async markRunFailed(
-      input: RunRef & { trigger: SyncTrigger; code: string; message: string; decision?: { decision: 'rejected' | 'expired'; by: string | null } },
+      input: RunRef & {
+        trigger: SyncTrigger;
+        code: string;
+        message: string;
+        decision?: { decision: 'rejected' | 'expired'; by: string | null };
+      },
     ): Promise<void> {
       await runs.startRun({ id: input.runId, workflowId: input.workflowId, trigger: input.trigger });
-      await runs.markFailed(input.runId, { code: input.code, message: input.message, ...(input.decision ? { decision: input.decision } : {}) });
+      await runs.markFailed(input.runId, {
+        code: input.code,
+        message: input.message,
+        ...(input.decision ? { decision: input.decision } : {}),
+      });
     },
   };
 }

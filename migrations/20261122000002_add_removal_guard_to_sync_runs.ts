@@ -21,5 +21,7 @@ export async function down(knex: Knex): Promise<void> {
   });
   await knex.raw(`UPDATE sync_runs SET status = 'failed' WHERE status = 'awaiting_approval'`);
   await knex.raw('ALTER TABLE sync_runs DROP CONSTRAINT sync_runs_status_check');
-  await knex.raw(`ALTER TABLE sync_runs ADD CONSTRAINT sync_runs_status_check CHECK (status IN ('running','succeeded','failed'))`);
+  await knex.raw(
+    `ALTER TABLE sync_runs ADD CONSTRAINT sync_runs_status_check CHECK (status IN ('running','succeeded','failed'))`,
+  );
 }

@@ -97,7 +97,10 @@ function readSecret(env: Env, name: string): string | null {
     try {
       return readFileSync(file, 'utf8').trim() || null;
     } catch {
-      throw new ConfigError(`${name}_FILE`, `cannot read the file ${file}; point it at a readable file holding the secret`);
+      throw new ConfigError(
+        `${name}_FILE`,
+        `cannot read the file ${file}; point it at a readable file holding the secret`,
+      );
     }
   }
   return direct === undefined || direct === '' ? null : direct.trim();
@@ -156,9 +159,15 @@ function tokens(env: Env, name: string): ApiToken[] {
     .map((entry, index) => {
       const eq = entry.indexOf('=');
       const token = eq === -1 ? entry : entry.slice(eq + 1).trim();
-      const name_ = eq === -1 ? `${name === 'API_ADMIN_TOKENS' ? 'admin' : 'reader'}-${index + 1}` : entry.slice(0, eq).trim();
+      const name_ =
+        eq === -1
+          ? `${name === 'API_ADMIN_TOKENS' ? 'admin' : 'reader'}-${index + 1}`
+          : entry.slice(0, eq).trim();
       if (token.length < 16) {
-        throw new ConfigError(name, `entry ${index + 1} is shorter than 16 characters; use long random tokens`);
+        throw new ConfigError(
+          name,
+          `entry ${index + 1} is shorter than 16 characters; use long random tokens`,
+        );
       }
       return { name: name_, token };
     });
@@ -171,7 +180,10 @@ export function loadDatabaseUrl(env: Env = process.env): string | null {
     throw new ConfigError('DATABASE_URL', 'must be a postgres:// connection string');
   }
   if (databaseUrl === null && (optional(env, 'NODE_ENV') ?? 'development') === 'production') {
-    throw new ConfigError('DATABASE_URL', 'is required in production (the embedded Postgres is for development only)');
+    throw new ConfigError(
+      'DATABASE_URL',
+      'is required in production (the embedded Postgres is for development only)',
+    );
   }
   return databaseUrl;
 }
@@ -191,7 +203,10 @@ export function loadConfig(env: Env = process.env): Config {
   const apiToken = readSecret(env, 'CONFLUENCE_API_TOKEN');
   if (!useMockData) {
     if (confluenceUrlRaw === null) {
-      throw new ConfigError('CONFLUENCE_URL', 'is required (e.g. https://example.atlassian.net), or set USE_MOCK_DATA=true');
+      throw new ConfigError(
+        'CONFLUENCE_URL',
+        'is required (e.g. https://example.atlassian.net), or set USE_MOCK_DATA=true',
+      );
     }
     if (pageRefs.length === 0 && cql === null) {
       throw new ConfigError(
@@ -199,16 +214,21 @@ export function loadConfig(env: Env = process.env): Config {
         'is required: the link (or page id) of the restricted instruments page, or set RESTRICTED_INSTRUMENTS_CQL',
       );
     }
-    if (username === null) throw new ConfigError('CONFLUENCE_USERNAME', 'is required: the Atlassian account e-mail');
+    if (username === null)
+      throw new ConfigError('CONFLUENCE_USERNAME', 'is required: the Atlassian account e-mail');
     if (apiToken === null) {
-      throw new ConfigError('CONFLUENCE_API_TOKEN', 'is required (or CONFLUENCE_API_TOKEN_FILE): an Atlassian API token');
+      throw new ConfigError(
+        'CONFLUENCE_API_TOKEN',
+        'is required (or CONFLUENCE_API_TOKEN_FILE): an Atlassian API token',
+      );
     }
   }
   const pages = pageRefs.map((ref) => {
     try {
       return parsePageRef(ref);
     } catch (error) {
-      if (error instanceof PageRefError) throw new ConfigError('RESTRICTED_INSTRUMENTS_PAGE_URL', error.message);
+      if (error instanceof PageRefError)
+        throw new ConfigError('RESTRICTED_INSTRUMENTS_PAGE_URL', error.message);
       throw error;
     }
   });

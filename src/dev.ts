@@ -73,13 +73,26 @@ try {
 
   const config = loadConfig(env);
   const logger = createLogger({ level: env.LOG_LEVEL ?? 'warn' });
-  const service = await startService({ config, db: database.db, databaseUrl: database.url, roles: ['worker', 'api'], logger });
+  const service = await startService({
+    config,
+    db: database.db,
+    databaseUrl: database.url,
+    roles: ['worker', 'api'],
+    logger,
+  });
   cleanups.push(() => service.stop());
 
   progress('sync: running the first sync');
   const triggered = await triggerSync(service.client, SCHEDULE_ID);
-  const result = await service.client.workflow.getHandle<(input: SyncWorkflowInput) => Promise<SyncWorkflowResult>>(triggered.workflowId, triggered.runId).result();
-  progress(`sync: ${result.instrumentCount} instruments (+${result.added} −${result.removed} ~${result.modified}), list version ${result.listVersion}`);
+  const result = await service.client.workflow
+    .getHandle<(input: SyncWorkflowInput) => Promise<SyncWorkflowResult>>(
+      triggered.workflowId,
+      triggered.runId,
+    )
+    .result();
+  progress(
+    `sync: ${result.instrumentCount} instruments (+${result.added} −${result.removed} ~${result.modified}), list version ${result.listVersion}`,
+  );
 
   const api = service.apiUrl ?? '';
   console.log(`
@@ -88,9 +101,13 @@ restricted-list-sync is up.
   Check          ${api}/v1/check?ticker=AAPL
   Sync status    ${api}/v1/sync/status
   Temporal UI    ${config.temporal.uiUrl}
-  Confluence     ${confluence ? confluence.pageUrl(DEMO_PAGE_ID) : config.confluence.url ?? 'mock data'}
+  Confluence     ${confluence ? confluence.pageUrl(DEMO_PAGE_ID) : (config.confluence.url ?? 'mock data')}
 Press Ctrl+C to stop.`);
 } catch (error) {
-  console.error(error instanceof ConfigError ? `configuration error: ${error.message}` : `npm run dev failed: ${(error as Error).message}`);
+  console.error(
+    error instanceof ConfigError
+      ? `configuration error: ${error.message}`
+      : `npm run dev failed: ${(error as Error).message}`,
+  );
   await shutdown(1);
 }

@@ -8,7 +8,14 @@ export function createLogger(options: { level?: string; name?: string } = {}): L
     name: options.name ?? 'restricted-list-sync',
     level: options.level ?? process.env.LOG_LEVEL ?? 'info',
     redact: {
-      paths: ['*.apiToken', '*.token', '*.readTokens', '*.adminTokens', 'req.headers.authorization', 'config.confluence.apiToken'],
+      paths: [
+        '*.apiToken',
+        '*.token',
+        '*.readTokens',
+        '*.adminTokens',
+        'req.headers.authorization',
+        'config.confluence.apiToken',
+      ],
       censor: '[redacted]',
     },
   });

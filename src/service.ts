@@ -52,11 +52,18 @@ export async function startService(options: {
     const registered = await ensureSearchAttributes(connection, config.temporal.namespace);
     if (registered.length > 0) logger.info(`registered search attributes ${registered.join(', ')}`);
     const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
-    worker = await createSyncWorker({ config, db, connection: nativeConnection, ...(options.source ? { source: options.source } : {}) });
+    worker = await createSyncWorker({
+      config,
+      db,
+      connection: nativeConnection,
+      ...(options.source ? { source: options.source } : {}),
+    });
     workerDone = worker.run();
     workerDone.catch((error: unknown) => logger.error({ err: error }, 'the worker stopped with an error'));
     const outcome = await ensureSchedule(client, config);
-    logger.info(`schedule ${outcome}: every ${config.syncIntervalMinutes} min on task queue ${config.temporal.taskQueue}`);
+    logger.info(
+      `schedule ${outcome}: every ${config.syncIntervalMinutes} min on task queue ${config.temporal.taskQueue}`,
+    );
     stops.unshift(async () => {
       // The worker also stops itself on SIGINT/SIGTERM; shutting down twice throws.
       if (worker?.getState() === 'RUNNING') worker.shutdown();

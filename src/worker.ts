@@ -1,5 +1,12 @@
 import { fileURLToPath } from 'node:url';
-import { DefaultLogger, Runtime, Worker, type LogLevel, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  Runtime,
+  Worker,
+  type LogLevel,
+  type NativeConnection,
+  type WorkerOptions,
+} from '@temporalio/worker';
 import type { Knex } from 'knex';
 import { createActivities, type SyncActivities } from '../activities/index.ts';
 import type { Config } from './config.ts';
@@ -26,14 +33,18 @@ export async function createSyncWorker(options: {
     connection: options.connection,
     namespace: config.temporal.namespace,
     taskQueue: options.taskQueue ?? config.temporal.taskQueue,
-    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: (options.wrapActivities ?? ((a: SyncActivities) => a))(createActivities({
-      db,
-      runs: createSyncRunStore(db),
-      instruments: createInstrumentStore(db),
-      source: options.source ?? createListSource(config),
-      maxRemovalPercent: config.maxRemovalPercent,
-    })),
+    ...(options.workflowBundle
+      ? { workflowBundle: options.workflowBundle }
+      : { workflowsPath: WORKFLOWS_PATH }),
+    activities: (options.wrapActivities ?? ((a: SyncActivities) => a))(
+      createActivities({
+        db,
+        runs: createSyncRunStore(db),
+        instruments: createInstrumentStore(db),
+        source: options.source ?? createListSource(config),
+        maxRemovalPercent: config.maxRemovalPercent,
+      }),
+    ),
   });
 }
 
@@ -55,7 +66,10 @@ export function installTemporalLogging(logger: Logger): void {
   Runtime.install({
     logger: new DefaultLogger(level, (entry) => {
       const { taskToken: _taskToken, ...meta } = (entry.meta ?? {}) as Record<string, unknown>;
-      const method = entry.level === 'TRACE' ? 'trace' : (entry.level.toLowerCase() as 'debug' | 'info' | 'warn' | 'error');
+      const method =
+        entry.level === 'TRACE'
+          ? 'trace'
+          : (entry.level.toLowerCase() as 'debug' | 'info' | 'warn' | 'error');
       logger[method]({ temporal: meta }, entry.message);
     }),
   });

@@ -8,7 +8,8 @@ const base = {
   CONFLUENCE_URL: 'https://example.atlassian.net/wiki/',
   CONFLUENCE_USERNAME: 'bot@example.com',
   CONFLUENCE_API_TOKEN: 'token-value-123',
-  RESTRICTED_INSTRUMENTS_PAGE_URL: 'https://example.atlassian.net/wiki/spaces/COMP/pages/123456/Restricted+List',
+  RESTRICTED_INSTRUMENTS_PAGE_URL:
+    'https://example.atlassian.net/wiki/spaces/COMP/pages/123456/Restricted+List',
 };
 
 function errorOf(env: Record<string, string>): ConfigError {
@@ -31,7 +32,12 @@ describe('loadConfig', () => {
       useMockData: false,
       databaseUrl: null,
       port: 3000,
-      temporal: { address: 'localhost:7233', namespace: 'default', taskQueue: 'restricted-list-sync', uiUrl: 'http://localhost:8233' },
+      temporal: {
+        address: 'localhost:7233',
+        namespace: 'default',
+        taskQueue: 'restricted-list-sync',
+        uiUrl: 'http://localhost:8233',
+      },
     });
     expect(config.pages).toEqual([{ kind: 'id', id: '123456' }]);
     expect(Object.isFrozen(config)).toBe(true);
@@ -52,7 +58,10 @@ describe('loadConfig', () => {
     [{ CONFLUENCE_URL: 'not a url' }, 'CONFLUENCE_URL'],
     [{ CONFLUENCE_URL: '' }, 'CONFLUENCE_URL'],
     [{ CONFLUENCE_API_TOKEN: '' }, 'CONFLUENCE_API_TOKEN'],
-    [{ RESTRICTED_INSTRUMENTS_PAGE_URL: 'https://example.atlassian.net/wiki/home' }, 'RESTRICTED_INSTRUMENTS_PAGE_URL'],
+    [
+      { RESTRICTED_INSTRUMENTS_PAGE_URL: 'https://example.atlassian.net/wiki/home' },
+      'RESTRICTED_INSTRUMENTS_PAGE_URL',
+    ],
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
     [{ USE_MOCK_DATA: 'maybe' }, 'USE_MOCK_DATA'],
     [{ PORT: '70000' }, 'PORT'],
@@ -69,7 +78,9 @@ describe('loadConfig', () => {
     const file = join(dir, 'token');
     writeFileSync(file, 'secret-from-file\n');
     const { CONFLUENCE_API_TOKEN: _omit, ...rest } = base;
-    expect(loadConfig({ ...rest, CONFLUENCE_API_TOKEN_FILE: file }).confluence.apiToken).toBe('secret-from-file');
+    expect(loadConfig({ ...rest, CONFLUENCE_API_TOKEN_FILE: file }).confluence.apiToken).toBe(
+      'secret-from-file',
+    );
     const error = errorOf({ ...base, CONFLUENCE_API_TOKEN_FILE: file });
     expect(error.message).not.toContain('token-value-123');
     expect(error.message).not.toContain('secret-from-file');
@@ -85,7 +96,11 @@ describe('loadConfig', () => {
     const production = { ...base, NODE_ENV: 'production', DATABASE_URL: 'postgres://db/rls' };
     expect(errorOf(production).variable).toBe('API_READ_TOKENS');
     expect(errorOf({ ...production, API_READ_TOKENS: 'r'.repeat(32) }).variable).toBe('API_ADMIN_TOKENS');
-    const withTokens = { ...production, API_READ_TOKENS: 'r'.repeat(32), API_ADMIN_TOKENS: `alice=${'a'.repeat(32)}` };
+    const withTokens = {
+      ...production,
+      API_READ_TOKENS: 'r'.repeat(32),
+      API_ADMIN_TOKENS: `alice=${'a'.repeat(32)}`,
+    };
     expect(loadConfig(withTokens).adminTokens).toEqual([{ name: 'alice', token: 'a'.repeat(32) }]);
     const { DATABASE_URL: _db, ...noDb } = withTokens;
     expect(errorOf(noDb).variable).toBe('DATABASE_URL');
@@ -103,7 +118,10 @@ describe('CONFIG_VARIABLES', () => {
       },
     });
     loadConfig(env);
-    const expected = new Set<string>([...CONFIG_VARIABLES, ...SECRET_VARIABLES.map((name) => `${name}_FILE`)]);
+    const expected = new Set<string>([
+      ...CONFIG_VARIABLES,
+      ...SECRET_VARIABLES.map((name) => `${name}_FILE`),
+    ]);
     expect([...read].filter((key) => !expected.has(key))).toEqual([]);
     expect(CONFIG_VARIABLES.filter((key) => !read.has(key))).toEqual([]);
   });

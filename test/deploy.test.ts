@@ -25,7 +25,16 @@ describe('docker-compose.yml', () => {
   const envExample = read('.env.example');
 
   it('has the production shape: postgres, temporal with its UI, worker, api (and one-shot setup steps)', () => {
-    expect(Object.keys(services).sort()).toEqual(['api', 'migrate', 'postgres', 'temporal', 'temporal-postgres', 'temporal-setup', 'temporal-ui', 'worker']);
+    expect(Object.keys(services).sort()).toEqual([
+      'api',
+      'migrate',
+      'postgres',
+      'temporal',
+      'temporal-postgres',
+      'temporal-setup',
+      'temporal-ui',
+      'worker',
+    ]);
     expect(services.temporal?.environment?.DB).toBe('postgres12');
   });
 
@@ -35,7 +44,8 @@ describe('docker-compose.yml', () => {
     expect(services.worker?.depends_on?.['temporal-setup']?.condition).toBe('service_completed_successfully');
     expect(services.api?.depends_on?.migrate?.condition).toBe('service_completed_successfully');
     expect(services.temporal?.depends_on?.['temporal-postgres']?.condition).toBe('service_healthy');
-    for (const name of ['postgres', 'temporal-postgres', 'temporal', 'api']) expect(services[name]?.healthcheck?.test, name).toBeDefined();
+    for (const name of ['postgres', 'temporal-postgres', 'temporal', 'api'])
+      expect(services[name]?.healthcheck?.test, name).toBeDefined();
     // Healthy means ready: the database answers and a list is loaded.
     expect(services.api?.healthcheck?.test.join(' ')).toContain('/readyz');
   });
@@ -51,8 +61,13 @@ describe('docker-compose.yml', () => {
     for (const name of ['worker', 'api']) {
       const service = services[name]!;
       expect(service.env_file).toBe('.env');
-      const provided = new Set([...Object.keys(service.environment ?? {}), ...[...envExample.matchAll(/^#?\s*([A-Z_]+)=/gm)].map((m) => m[1])]);
-      const missing = CONFIG_VARIABLES.filter((variable) => !provided.has(variable) && variable !== 'MOCK_DATA_PATH');
+      const provided = new Set([
+        ...Object.keys(service.environment ?? {}),
+        ...[...envExample.matchAll(/^#?\s*([A-Z_]+)=/gm)].map((m) => m[1]),
+      ]);
+      const missing = CONFIG_VARIABLES.filter(
+        (variable) => !provided.has(variable) && variable !== 'MOCK_DATA_PATH',
+      );
       expect(missing, `${name} lacks`).toEqual([]);
       expect(service.environment?.NODE_ENV).toBe('production');
       expect(service.environment?.DATABASE_URL).toMatch(/^postgres:\/\/.*@postgres:5432\//);
@@ -62,7 +77,8 @@ describe('docker-compose.yml', () => {
 
   it('registers every search attribute the workflow sets', () => {
     const command = JSON.stringify(services['temporal-setup']?.command);
-    for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) expect(command).toContain(`${name}:${type}`);
+    for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES))
+      expect(command).toContain(`${name}:${type}`);
   });
 
   it('keeps secrets out: .env.example holds placeholders only', () => {

@@ -10,7 +10,9 @@ globalThis.temporalLogLines = [];
 // line is kept so a test can prove that no secret is ever logged.
 Runtime.install({
   logger: new DefaultLogger('INFO', (entry: LogEntry) => {
-    globalThis.temporalLogLines.push(JSON.stringify({ level: entry.level, message: entry.message, meta: entry.meta }));
+    globalThis.temporalLogLines.push(
+      JSON.stringify({ level: entry.level, message: entry.message, meta: entry.meta }),
+    );
     if (entry.level === 'ERROR') console.error(entry.message, entry.meta);
   }),
 });

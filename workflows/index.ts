@@ -26,7 +26,8 @@ const DEFAULT_APPROVAL_TIMEOUT_MS = 24 * 60 * 60 * 1000;
 function describeFailure(error: unknown): { code: string; message: string } {
   const cause = error instanceof ActivityFailure ? error.cause : error;
   if (cause instanceof ApplicationFailure) return { code: cause.type ?? 'Error', message: cause.message };
-  if (cause instanceof TimeoutFailure) return { code: 'Timeout', message: `gave up after retrying: ${cause.message}` };
+  if (cause instanceof TimeoutFailure)
+    return { code: 'Timeout', message: `gave up after retrying: ${cause.message}` };
   return { code: 'Error', message: cause instanceof Error ? cause.message : String(cause) };
 }
 
@@ -47,7 +48,11 @@ export async function syncRestrictedList(input: SyncWorkflowInput): Promise<Sync
     scheduleToCloseTimeout: '10m',
     retry,
   });
-  const { markRunFailed, holdForApproval } = proxyActivities<SyncActivities>({ startToCloseTimeout: '30s', scheduleToCloseTimeout: '30m', retry });
+  const { markRunFailed, holdForApproval } = proxyActivities<SyncActivities>({
+    startToCloseTimeout: '30s',
+    scheduleToCloseTimeout: '30m',
+    retry,
+  });
 
   let stage = 'starting';
   const setStage = (words: string) => {
@@ -72,8 +77,14 @@ export async function syncRestrictedList(input: SyncWorkflowInput): Promise<Sync
 
   try {
     setStage('Fetching the list page(s) from Confluence');
-    const fetched = await fetchPages({ ...run, trigger: input.trigger, ...(input.requestedBy ? { requestedBy: input.requestedBy } : {}) });
-    upsertSearchAttributes({ RestrictedListPageVersions: fetched.pages.map((page) => `${page.id}:v${page.version}`) });
+    const fetched = await fetchPages({
+      ...run,
+      trigger: input.trigger,
+      ...(input.requestedBy ? { requestedBy: input.requestedBy } : {}),
+    });
+    upsertSearchAttributes({
+      RestrictedListPageVersions: fetched.pages.map((page) => `${page.id}:v${page.version}`),
+    });
 
     setStage(`${fetched.summary}; parsing`);
     const parsed = await parsePages(run);
@@ -84,7 +95,9 @@ export async function syncRestrictedList(input: SyncWorkflowInput): Promise<Sync
     let approvedBy: string | null = null;
     if (diff.held !== null) {
       const timeoutMs = input.approvalTimeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS;
-      setStage(`Waiting for an operator: ${diff.held}. Approve or reject through the API; checks keep using the current list.`);
+      setStage(
+        `Waiting for an operator: ${diff.held}. Approve or reject through the API; checks keep using the current list.`,
+      );
       held = true;
       await holdForApproval({ ...run, reason: diff.held });
       const answered = await condition(() => decision !== null, timeoutMs);
@@ -92,13 +105,25 @@ export async function syncRestrictedList(input: SyncWorkflowInput): Promise<Sync
       if (!answered || outcome === null) {
         const message = `nobody approved within ${Math.round(timeoutMs / 60_000)} min: ${diff.held}; nothing applied`;
         setStage(`Ended: ${message}. The cached list is unchanged.`);
-        await markRunFailed({ ...run, trigger: input.trigger, code: 'ApprovalTimedOut', message, decision: { decision: 'expired', by: null } });
+        await markRunFailed({
+          ...run,
+          trigger: input.trigger,
+          code: 'ApprovalTimedOut',
+          message,
+          decision: { decision: 'expired', by: null },
+        });
         throw ApplicationFailure.create({ type: 'ApprovalTimedOut', message, nonRetryable: true });
       }
       if (!outcome.approved) {
         const message = `rejected by ${outcome.by}: ${diff.held}; nothing applied`;
         setStage(`Ended: ${message}. The cached list is unchanged.`);
-        await markRunFailed({ ...run, trigger: input.trigger, code: 'RemovalRejected', message, decision: { decision: 'rejected', by: outcome.by } });
+        await markRunFailed({
+          ...run,
+          trigger: input.trigger,
+          code: 'RemovalRejected',
+          message,
+          decision: { decision: 'rejected', by: outcome.by },
+        });
         throw ApplicationFailure.create({ type: 'RemovalRejected', message, nonRetryable: true });
       }
       approvedBy = outcome.by;

@@ -11,7 +11,13 @@ import { createDashboardRouter } from './dashboard.ts';
 import { badRequest, HttpError, notFound } from './errors.ts';
 import type { CheckResult, Metrics } from './metrics.ts';
 import { buildOpenApiDocument } from './openapi.ts';
-import { changesQuerySchema, checkQuerySchema, listQuerySchema, runsQuerySchema, triggerQuerySchema } from './schemas.ts';
+import {
+  changesQuerySchema,
+  checkQuerySchema,
+  listQuerySchema,
+  runsQuerySchema,
+  triggerQuerySchema,
+} from './schemas.ts';
 import { createViews, type CheckItem, type ViewDeps } from './views.ts';
 
 export interface AppDeps extends ViewDeps {
@@ -45,14 +51,18 @@ function parseInstant(raw: string | undefined, name: string): Date | null {
   if (raw === undefined || raw.trim() === '') return null;
   const value = raw.trim();
   const iso = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
-  const instant = iso.test(value) ? new Date(value.length === 10 ? `${value}T00:00:00Z` : value) : new Date(NaN);
-  if (Number.isNaN(instant.getTime())) throw badRequest(`invalid_${name}`, `${name} must be an ISO 8601 instant such as 2026-03-03T10:15:00Z`);
+  const instant = iso.test(value)
+    ? new Date(value.length === 10 ? `${value}T00:00:00Z` : value)
+    : new Date(NaN);
+  if (Number.isNaN(instant.getTime()))
+    throw badRequest(`invalid_${name}`, `${name} must be an ISO 8601 instant such as 2026-03-03T10:15:00Z`);
   return instant;
 }
 
 function parseLimit(raw: string | undefined, fallback: number, max: number): number {
   if (raw === undefined) return fallback;
-  if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > max) throw badRequest('invalid_limit', `limit must be a whole number from 1 to ${max}`);
+  if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > max)
+    throw badRequest('invalid_limit', `limit must be a whole number from 1 to ${max}`);
   return Number(raw);
 }
 
@@ -63,12 +73,17 @@ function parseCheckItem(raw: { ticker?: unknown; isin?: unknown; side?: unknown 
   const sideRaw = single(raw.side, `${where}side`);
   const ticker = tickerRaw?.trim() ? normaliseTicker(tickerRaw) || null : null;
   const isin = isinRaw?.trim() ? normaliseIsin(isinRaw) : null;
-  if (ticker === null && isin === null) throw badRequest('missing_identifier', `${where}give ticker or isin (or both)`);
+  if (ticker === null && isin === null)
+    throw badRequest('missing_identifier', `${where}give ticker or isin (or both)`);
   if (isin !== null && !isValidIsin(isin)) {
-    throw badRequest('invalid_isin', `${where}"${isinRaw}" is not a valid ISIN (2 letters, 9 letters or digits, a check digit)`);
+    throw badRequest(
+      'invalid_isin',
+      `${where}"${isinRaw}" is not a valid ISIN (2 letters, 9 letters or digits, a check digit)`,
+    );
   }
   const side = sideRaw?.trim().toLowerCase() || null;
-  if (side !== null && side !== 'buy' && side !== 'sell') throw badRequest('invalid_side', `${where}side must be buy or sell`);
+  if (side !== null && side !== 'buy' && side !== 'sell')
+    throw badRequest('invalid_side', `${where}side must be buy or sell`);
   return { ticker, isin, side };
 }
 
@@ -76,7 +91,9 @@ function parseCheckItem(raw: { ticker?: unknown; isin?: unknown; side?: unknown 
 export function createApp(deps: AppDeps) {
   const auth = createAuth(deps.config);
   if (auth.open) {
-    deps.logger?.warn('API_READ_TOKENS and API_ADMIN_TOKENS are not set: read endpoints are open to anyone who can reach the port');
+    deps.logger?.warn(
+      'API_READ_TOKENS and API_ADMIN_TOKENS are not set: read endpoints are open to anyone who can reach the port',
+    );
   }
   const views = createViews(deps);
   const openApi = buildOpenApiDocument(VERSION);
@@ -84,7 +101,8 @@ export function createApp(deps: AppDeps) {
   /** Answers checks and counts them by result, with the time taken, for /metrics. */
   async function answerChecks(items: () => CheckItem[], at: Date | null) {
     const started = performance.now();
-    const record = (results: CheckResult[]) => deps.metrics?.recordChecks(results, (performance.now() - started) / 1000);
+    const record = (results: CheckResult[]) =>
+      deps.metrics?.recordChecks(results, (performance.now() - started) / 1000);
     try {
       const answers = await views.check(items(), at);
       record(answers.map((answer) => (answer.restricted ? 'restricted' : 'not_restricted')));
@@ -116,8 +134,11 @@ export function createApp(deps: AppDeps) {
       logger: deps.logger,
       genReqId: requestId,
       redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
-      customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
+      customLogLevel: (_req, res, error) =>
+        error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+      autoLogging: {
+        ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics',
+      },
     });
     app.use((req, res, next) => {
       // The trading service's checks are the hot path: they get a request id but no per-request
@@ -166,7 +187,8 @@ export function createApp(deps: AppDeps) {
     const at = parseInstant(typeof body?.at === 'string' ? body.at : undefined, 'at');
     const parse = () =>
       items.map((item: unknown, index) => {
-        if (typeof item !== 'object' || item === null) throw badRequest('invalid_items', `items[${index}] must be an object`);
+        if (typeof item !== 'object' || item === null)
+          throw badRequest('invalid_items', `items[${index}] must be an object`);
         return parseCheckItem(item as Record<string, unknown>, `items[${index}].`);
       });
     res.json({ results: await answerChecks(parse, at) });
@@ -202,16 +224,29 @@ export function createApp(deps: AppDeps) {
       res.status(200).json(finished);
       return;
     }
-    res.status(202).json({ workflow_id: triggered.workflowId, run_id: triggered.runId, already_running: triggered.alreadyRunning });
+    res.status(202).json({
+      workflow_id: triggered.workflowId,
+      run_id: triggered.runId,
+      already_running: triggered.alreadyRunning,
+    });
   });
 
   const decide = (approve: boolean) => async (req: Request, res: Response) => {
-    res.status(202).json(await views.decide(String(req.params.workflowId), approve, res.locals.principal as Principal));
+    res
+      .status(202)
+      .json(await views.decide(String(req.params.workflowId), approve, res.locals.principal as Principal));
   };
   app.post('/v1/sync/runs/:workflowId/approve', auth.requireAdmin, decide(true));
   app.post('/v1/sync/runs/:workflowId/reject', auth.requireAdmin, decide(false));
 
-  app.use(createDashboardRouter({ config: deps.config, auth, views, ...(deps.logger ? { logger: deps.logger } : {}) }));
+  app.use(
+    createDashboardRouter({
+      config: deps.config,
+      auth,
+      views,
+      ...(deps.logger ? { logger: deps.logger } : {}),
+    }),
+  );
 
   app.use((_req, _res, next) => next(notFound()));
 
@@ -223,7 +258,9 @@ export function createApp(deps: AppDeps) {
     }
     const type = (error as { type?: string }).type;
     if (type === 'entity.parse.failed') {
-      res.status(400).json({ error: { code: 'invalid_json', message: 'the request body is not valid JSON' } });
+      res
+        .status(400)
+        .json({ error: { code: 'invalid_json', message: 'the request body is not valid JSON' } });
       return;
     }
     if (type === 'entity.too.large') {

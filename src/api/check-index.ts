@@ -26,7 +26,6 @@ export interface CheckIndex {
   stop(): Promise<void>;
 }
 
-
 function group(rows: StoredInstrument[], key: 'ticker' | 'isin'): Map<string, StoredInstrument[]> {
   const map = new Map<string, StoredInstrument[]>();
   for (const row of rows) {

@@ -19,7 +19,10 @@ export interface CheckVerdict {
 }
 
 /** In force from effective_from (inclusive, 00:00 UTC) until expires_at (exclusive, 00:00 UTC). */
-export function isInForce(instrument: Pick<StoredInstrument, 'effective_from' | 'expires_at'>, at: Date): boolean {
+export function isInForce(
+  instrument: Pick<StoredInstrument, 'effective_from' | 'expires_at'>,
+  at: Date,
+): boolean {
   const day = at.toISOString().slice(0, 10);
   if (instrument.effective_from !== null && day < instrument.effective_from) return false;
   if (instrument.expires_at !== null && day >= instrument.expires_at) return false;
@@ -33,7 +36,11 @@ export function restrictsSide(type: StoredInstrument['restriction_type'], side: 
 }
 
 /** The verdict for active candidate rows (those whose ticker or ISIN equals the query's). */
-export function evaluateCheck(candidates: readonly StoredInstrument[], side: Side | null, at: Date): CheckVerdict {
+export function evaluateCheck(
+  candidates: readonly StoredInstrument[],
+  side: Side | null,
+  at: Date,
+): CheckVerdict {
   const matches = candidates
     .filter((row) => row.is_active && isInForce(row, at) && restrictsSide(row.restriction_type, side))
     .map(({ ticker, isin, name, restriction_type, reason, effective_from, expires_at }) => ({

@@ -116,21 +116,34 @@ export const ROUTES: Route[] = [
   ...(
     [
       ['get', '/sign-in', 'The dashboard sign-in form (HTML)'],
-      ['post', '/sign-in', 'Sign in with a read or admin token (form); sets an HttpOnly, SameSite=Strict session cookie'],
+      [
+        'post',
+        '/sign-in',
+        'Sign in with a read or admin token (form); sets an HttpOnly, SameSite=Strict session cookie',
+      ],
       ['post', '/sign-out', 'Sign out (form)'],
       ['post', '/dashboard/sync', 'Start a sync from the dashboard (admin session and CSRF token)'],
-      ['post', '/dashboard/runs/{workflow_id}/approve', 'Approve a held run from the dashboard (admin session and CSRF token)'],
-      ['post', '/dashboard/runs/{workflow_id}/reject', 'Reject a held run from the dashboard (admin session and CSRF token)'],
+      [
+        'post',
+        '/dashboard/runs/{workflow_id}/approve',
+        'Approve a held run from the dashboard (admin session and CSRF token)',
+      ],
+      [
+        'post',
+        '/dashboard/runs/{workflow_id}/reject',
+        'Reject a held run from the dashboard (admin session and CSRF token)',
+      ],
     ] as const
-  ).map(
-    ([method, path, summary]): Route => ({
-      method,
-      path,
-      summary,
-      auth: path.startsWith('/dashboard') ? 'admin' : 'none',
-      responses: method === 'get' ? { 200: { description: 'HTML page', contentType: 'text/html' } } : { 303: { description: 'back to the dashboard' } },
-    }),
-  ),
+  ).map(([method, path, summary]): Route => ({
+    method,
+    path,
+    summary,
+    auth: path.startsWith('/dashboard') ? 'admin' : 'none',
+    responses:
+      method === 'get'
+        ? { 200: { description: 'HTML page', contentType: 'text/html' } }
+        : { 303: { description: 'back to the dashboard' } },
+  })),
   {
     method: 'get',
     path: '/healthz',

@@ -3,7 +3,11 @@ import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 
 /** Owns the port; the app itself is built by createApp. Port 0 picks a free one (tests). */
-export async function startServer(app: Express, port: number, host = '0.0.0.0'): Promise<{ server: Server; url: string }> {
+export async function startServer(
+  app: Express,
+  port: number,
+  host = '0.0.0.0',
+): Promise<{ server: Server; url: string }> {
   const server = await new Promise<Server>((resolve, reject) => {
     const listening = app.listen(port, host, (error?: Error) => (error ? reject(error) : resolve(listening)));
     listening.once('error', reject);

@@ -264,7 +264,8 @@ export function createViews(deps: ViewDeps) {
       void ended.then(() => (settled = true));
       for (;;) {
         const run = await runs.getRun(triggered.runId);
-        if (run && (settled || run.status === 'awaiting_approval')) return { finished: presentRun(run), triggered };
+        if (run && (settled || run.status === 'awaiting_approval'))
+          return { finished: presentRun(run), triggered };
         await Promise.race([ended, new Promise((resolve) => setTimeout(resolve, 250))]);
       }
     },

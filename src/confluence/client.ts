@@ -1,9 +1,5 @@
 import { createV1Client, createV2Client, type V1Client, type V2Client } from 'confluence.js';
-import {
-  ConfluenceNotFoundError,
-  ConfluenceUnavailableError,
-  toConfluenceError,
-} from './errors.ts';
+import { ConfluenceNotFoundError, ConfluenceUnavailableError, toConfluenceError } from './errors.ts';
 import { parsePageRef, type PageRef } from './page-ref.ts';
 
 export {
@@ -81,7 +77,13 @@ export function createConfluenceReader(settings: ConfluenceSettings): Confluence
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new ConfluenceUnavailableError(operation, `Confluence did not answer within ${timeoutMs / 1000} s`)),
+        () =>
+          reject(
+            new ConfluenceUnavailableError(
+              operation,
+              `Confluence did not answer within ${timeoutMs / 1000} s`,
+            ),
+          ),
         timeoutMs,
       );
     });
@@ -101,7 +103,9 @@ export function createConfluenceReader(settings: ConfluenceSettings): Confluence
     const known = displayNames.get(accountId);
     if (known) return known;
     try {
-      const users = await call(`look up user ${accountId}`, () => v2.user.createBulkUserLookup({ body: { accountIds: [accountId] } }));
+      const users = await call(`look up user ${accountId}`, () =>
+        v2.user.createBulkUserLookup({ body: { accountIds: [accountId] } }),
+      );
       const name = users.results?.find((user) => user.accountId === accountId)?.displayName;
       if (name) displayNames.set(accountId, name);
       return name ?? accountId;
@@ -110,7 +114,10 @@ export function createConfluenceReader(settings: ConfluenceSettings): Confluence
     }
   }
 
-  async function cqlSearch(cql: string, options: { expand?: string[]; limit?: number } = {}): Promise<PageVersion[]> {
+  async function cqlSearch(
+    cql: string,
+    options: { expand?: string[]; limit?: number } = {},
+  ): Promise<PageVersion[]> {
     const found: PageVersion[] = [];
     let cursor: string | null = null;
     do {
@@ -136,18 +143,25 @@ export function createConfluenceReader(settings: ConfluenceSettings): Confluence
       const parsed = typeof ref === 'string' ? parsePageRef(ref) : ref;
       if (parsed.kind === 'id') return parsed.id;
       const operation = `resolve page "${parsed.title}" in space ${parsed.spaceKey}`;
-      const matches = await cqlSearch(`type = page and space = ${cqlString(parsed.spaceKey)} and title = ${cqlString(parsed.title)}`);
+      const matches = await cqlSearch(
+        `type = page and space = ${cqlString(parsed.spaceKey)} and title = ${cqlString(parsed.title)}`,
+      );
       const exact = matches.filter((page) => page.title === parsed.title);
       const match = exact[0] ?? matches[0];
       if (match === undefined) {
-        throw new ConfluenceNotFoundError(operation, 'no page has that title in that space (or this user cannot see it); check RESTRICTED_INSTRUMENTS_PAGE_URL');
+        throw new ConfluenceNotFoundError(
+          operation,
+          'no page has that title in that space (or this user cannot see it); check RESTRICTED_INSTRUMENTS_PAGE_URL',
+        );
       }
       return match.id;
     },
 
     async getPage(id) {
       const operation = `get page ${id}`;
-      const page = await call(operation, () => v2.page.getPageById({ id: Number(id), bodyFormat: 'storage' }));
+      const page = await call(operation, () =>
+        v2.page.getPageById({ id: Number(id), bodyFormat: 'storage' }),
+      );
       const storage = page.body?.storage?.value;
       const version = page.version?.number;
       if (typeof storage !== 'string' || typeof version !== 'number') {
@@ -171,11 +185,19 @@ export function createConfluenceReader(settings: ConfluenceSettings): Confluence
         let cursor: string | null = null;
         do {
           const page = await call(`get versions of pages ${chunk.join(', ')}`, () =>
-            v2.page.getPages({ id: chunk.map(Number), limit: V2_PAGE_LIMIT, ...(cursor === null ? {} : { cursor }) }),
+            v2.page.getPages({
+              id: chunk.map(Number),
+              limit: V2_PAGE_LIMIT,
+              ...(cursor === null ? {} : { cursor }),
+            }),
           );
           for (const summary of page.results ?? []) {
             if (summary.id === undefined || typeof summary.version?.number !== 'number') continue;
-            versions.set(summary.id, { id: summary.id, title: summary.title ?? '', version: summary.version.number });
+            versions.set(summary.id, {
+              id: summary.id,
+              title: summary.title ?? '',
+              version: summary.version.number,
+            });
           }
           cursor = nextCursor(page._links);
         } while (cursor !== null);
@@ -189,13 +211,20 @@ export function createConfluenceReader(settings: ConfluenceSettings): Confluence
       const spaces = await call(`find space ${spaceKey}`, () => v2.space.getSpaces({ keys: [spaceKey] }));
       const spaceId = spaces.results?.find((space) => space.key === spaceKey)?.id;
       if (spaceId === undefined) {
-        throw new ConfluenceNotFoundError(`find space ${spaceKey}`, 'no such space, or this user cannot see it');
+        throw new ConfluenceNotFoundError(
+          `find space ${spaceKey}`,
+          'no such space, or this user cannot see it',
+        );
       }
       const ids: string[] = [];
       let cursor: string | null = null;
       do {
         const page = await call(`list pages of space ${spaceKey}`, () =>
-          v2.page.getPagesInSpace({ id: Number(spaceId), limit: V2_PAGE_LIMIT, ...(cursor === null ? {} : { cursor }) }),
+          v2.page.getPagesInSpace({
+            id: Number(spaceId),
+            limit: V2_PAGE_LIMIT,
+            ...(cursor === null ? {} : { cursor }),
+          }),
         );
         for (const summary of page.results ?? []) if (summary.id !== undefined) ids.push(summary.id);
         cursor = nextCursor(page._links);

@@ -65,7 +65,11 @@ export function toConfluenceError(operation: string, username: string, error: un
   }
   // Anything else (a body that does not match the API's schema, a truncated body) is the server's
   // fault as far as we can tell, and may well go away: treat it as transient.
-  return new ConfluenceUnavailableError(operation, `unexpected answer from Confluence: ${(error as Error).message}`, {
-    cause: error,
-  });
+  return new ConfluenceUnavailableError(
+    operation,
+    `unexpected answer from Confluence: ${(error as Error).message}`,
+    {
+      cause: error,
+    },
+  );
 }

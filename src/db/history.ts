@@ -32,7 +32,11 @@ export function createHistoryStore(db: Knex) {
       .distinctOn('c.instrument_id')
       .select('c.instrument_id', 'c.change', 'c.before', 'c.after', 'c.page_id')
       .where('c.at', '<=', at)
-      .orderBy([{ column: 'c.instrument_id' }, { column: 'c.at', order: 'desc' }, { column: 'c.id', order: 'desc' }]);
+      .orderBy([
+        { column: 'c.instrument_id' },
+        { column: 'c.at', order: 'desc' },
+        { column: 'c.id', order: 'desc' },
+      ]);
     if (candidates) {
       query.whereIn(
         'c.instrument_id',
@@ -44,11 +48,21 @@ export function createHistoryStore(db: Knex) {
           }),
       );
     }
-    const rows: { instrument_id: number; change: ChangeRow['change']; before: InstrumentFields | null; after: InstrumentFields | null; page_id: string | null }[] =
-      await query;
+    const rows: {
+      instrument_id: number;
+      change: ChangeRow['change'];
+      before: InstrumentFields | null;
+      after: InstrumentFields | null;
+      page_id: string | null;
+    }[] = await query;
     return rows.map((row) => {
       const fields = (row.change === 'removed' ? row.before : row.after) as InstrumentFields;
-      return { id: row.instrument_id, ...fields, source_page_id: row.page_id, is_active: row.change !== 'removed' };
+      return {
+        id: row.instrument_id,
+        ...fields,
+        source_page_id: row.page_id,
+        is_active: row.change !== 'removed',
+      };
     });
   }
 
@@ -66,7 +80,12 @@ export function createHistoryStore(db: Knex) {
     },
 
     async changes(options: { since: Date | null; limit: number }): Promise<ChangeRow[]> {
-      const query = db('instrument_changes').orderBy([{ column: 'at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(options.limit);
+      const query = db('instrument_changes')
+        .orderBy([
+          { column: 'at', order: 'desc' },
+          { column: 'id', order: 'desc' },
+        ])
+        .limit(options.limit);
       if (options.since !== null) query.where('at', '>', options.since);
       return query;
     },

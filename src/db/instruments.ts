@@ -37,7 +37,10 @@ export function createInstrumentStore(db: Knex) {
     },
 
     async countActive(trx: Db = db): Promise<number> {
-      const row = await trx('restricted_instruments').where({ is_active: true }).count<{ count: number }>('* as count').first();
+      const row = await trx('restricted_instruments')
+        .where({ is_active: true })
+        .count<{ count: number }>('* as count')
+        .first();
       return Number(row?.count ?? 0);
     },
 
@@ -86,12 +89,21 @@ export function createInstrumentStore(db: Knex) {
       for (let start = 0; start < fresh.length; start += 1000) {
         const chunk = fresh.slice(start, start + 1000);
         const inserted: { id: number }[] = await trx('restricted_instruments')
-          .insert(chunk.map(({ after }) => ({ ...rowValues(after), is_active: true, created_at: context.at, ...stamp })))
+          .insert(
+            chunk.map(({ after }) => ({
+              ...rowValues(after),
+              is_active: true,
+              created_at: context.at,
+              ...stamp,
+            })),
+          )
           .returning('id');
         chunk.forEach((entry, index) => log('added', inserted[index]!.id, null, entry.after));
       }
       for (const { id, before, after } of diff.modified) {
-        await trx('restricted_instruments').where({ id }).update({ ...rowValues(after), ...stamp });
+        await trx('restricted_instruments')
+          .where({ id })
+          .update({ ...rowValues(after), ...stamp });
         log('modified', id, before, after);
       }
       const removedIds = diff.removed.map((entry) => entry.id);

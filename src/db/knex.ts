@@ -10,7 +10,10 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
 export const MIGRATIONS_DIRECTORY = fileURLToPath(new URL('../../migrations/', import.meta.url));
 
-export function knexConfig(databaseUrl: string, pool: { min: number; max: number } = { min: 0, max: 10 }): Knex.Config {
+export function knexConfig(
+  databaseUrl: string,
+  pool: { min: number; max: number } = { min: 0, max: 10 },
+): Knex.Config {
   return {
     client: 'pg',
     connection: { connectionString: databaseUrl, application_name: 'restricted-list-sync' },

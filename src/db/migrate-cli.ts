@@ -12,6 +12,10 @@ try {
     await database.close();
   }
 } catch (error) {
-  console.error(error instanceof ConfigError ? `configuration error: ${error.message}` : `migrate failed: ${(error as Error).message}`);
+  console.error(
+    error instanceof ConfigError
+      ? `configuration error: ${error.message}`
+      : `migrate failed: ${(error as Error).message}`,
+  );
   process.exitCode = 1;
 }

@@ -43,9 +43,20 @@ export const LIST_CHANGED_CHANNEL = 'restricted_list_changed';
 export function createSyncRunStore(db: Knex) {
   return {
     /** Idempotent: a retried fetch finds its run already there. */
-    async startRun(run: { id: string; workflowId: string; trigger: SyncTrigger; requestedBy?: string | null }): Promise<void> {
+    async startRun(run: {
+      id: string;
+      workflowId: string;
+      trigger: SyncTrigger;
+      requestedBy?: string | null;
+    }): Promise<void> {
       await db('sync_runs')
-        .insert({ id: run.id, workflow_id: run.workflowId, trigger: run.trigger, status: 'running', requested_by: run.requestedBy ?? null })
+        .insert({
+          id: run.id,
+          workflow_id: run.workflowId,
+          trigger: run.trigger,
+          status: 'running',
+          requested_by: run.requestedBy ?? null,
+        })
         .onConflict('id')
         .ignore();
     },
@@ -57,12 +68,22 @@ export function createSyncRunStore(db: Knex) {
     /** A run started through the API: recorded as manual, with the admin token's name. */
     async recordManualTrigger(runId: string, workflowId: string, requestedBy: string): Promise<void> {
       await db('sync_runs')
-        .insert({ id: runId, workflow_id: workflowId, trigger: 'manual', status: 'running', requested_by: requestedBy })
+        .insert({
+          id: runId,
+          workflow_id: workflowId,
+          trigger: 'manual',
+          status: 'running',
+          requested_by: requestedBy,
+        })
         .onConflict('id')
         .merge(['trigger', 'requested_by']);
     },
 
-    async savePages(runId: string, fresh: StoredPage[], reused: { fromRunId: string; ids: string[] } | null = null): Promise<PageVersionRef[]> {
+    async savePages(
+      runId: string,
+      fresh: StoredPage[],
+      reused: { fromRunId: string; ids: string[] } | null = null,
+    ): Promise<PageVersionRef[]> {
       return db.transaction(async (trx) => {
         await trx('sync_run_pages').where({ run_id: runId }).delete();
         for (const page of fresh) {
@@ -86,23 +107,35 @@ export function createSyncRunStore(db: Knex) {
             [runId, reused.fromRunId, reused.ids],
           );
         }
-        const rows: PageVersionRef[] = await trx('sync_run_pages').where({ run_id: runId }).orderBy('page_id').select('page_id as id', 'title', 'version', 'url');
-        await trx('sync_runs').where({ id: runId }).update({ pages: JSON.stringify(rows) });
+        const rows: PageVersionRef[] = await trx('sync_run_pages')
+          .where({ run_id: runId })
+          .orderBy('page_id')
+          .select('page_id as id', 'title', 'version', 'url');
+        await trx('sync_runs')
+          .where({ id: runId })
+          .update({ pages: JSON.stringify(rows) });
         return rows;
       });
     },
 
     /** The pages (id → version) whose bodies the last successful run kept, for change detection. */
     async latestStoredPages(): Promise<{ runId: string; versions: Map<string, number> } | null> {
-      const run = await db('sync_runs').where({ status: 'succeeded' }).orderBy('finished_at', 'desc').first('id');
+      const run = await db('sync_runs')
+        .where({ status: 'succeeded' })
+        .orderBy('finished_at', 'desc')
+        .first('id');
       if (!run) return null;
-      const rows: { page_id: string; version: number }[] = await db('sync_run_pages').where({ run_id: run.id }).select('page_id', 'version');
+      const rows: { page_id: string; version: number }[] = await db('sync_run_pages')
+        .where({ run_id: run.id })
+        .select('page_id', 'version');
       return { runId: run.id, versions: new Map(rows.map((row) => [row.page_id, row.version])) };
     },
 
     /** Each page's version and editor, without the bodies (for the change log). */
     async loadPageEditors(runId: string): Promise<Map<string, { version: number; editedBy: string | null }>> {
-      const rows: { page_id: string; version: number; edited_by: string | null }[] = await db('sync_run_pages')
+      const rows: { page_id: string; version: number; edited_by: string | null }[] = await db(
+        'sync_run_pages',
+      )
         .where({ run_id: runId })
         .select('page_id', 'version', 'edited_by');
       return new Map(rows.map((row) => [row.page_id, { version: row.version, editedBy: row.edited_by }]));
@@ -136,11 +169,16 @@ export function createSyncRunStore(db: Knex) {
     },
 
     async saveWarnings(runId: string, warnings: ParseWarning[]): Promise<void> {
-      await db('sync_runs').where({ id: runId }).update({ warnings: JSON.stringify(warnings) });
+      await db('sync_runs')
+        .where({ id: runId })
+        .update({ warnings: JSON.stringify(warnings) });
     },
 
     /** A run that already succeeded stays succeeded (a late failure report cannot undo it). */
-    async markFailed(runId: string, failure: { code: string; message: string; decision?: { decision: Decision; by: string | null } }): Promise<void> {
+    async markFailed(
+      runId: string,
+      failure: { code: string; message: string; decision?: { decision: Decision; by: string | null } },
+    ): Promise<void> {
       await db('sync_runs')
         .where({ id: runId })
         .whereNot({ status: 'succeeded' })
@@ -149,33 +187,50 @@ export function createSyncRunStore(db: Knex) {
           error_code: failure.code,
           error: failure.message,
           finished_at: db.fn.now(),
-          ...(failure.decision ? { decision: failure.decision.decision, decided_by: failure.decision.by, decided_at: db.fn.now() } : {}),
+          ...(failure.decision
+            ? {
+                decision: failure.decision.decision,
+                decided_by: failure.decision.by,
+                decided_at: db.fn.now(),
+              }
+            : {}),
         });
     },
 
     /** Held by the removal guard: checks keep answering from the current list meanwhile. */
     async markAwaitingApproval(runId: string, reason: string): Promise<void> {
-      await db('sync_runs').where({ id: runId, status: 'running' }).update({ status: 'awaiting_approval', held_reason: reason });
+      await db('sync_runs')
+        .where({ id: runId, status: 'running' })
+        .update({ status: 'awaiting_approval', held_reason: reason });
     },
 
     async markSucceeded(
       trx: Db,
       runId: string,
-      result: DiffCounts & { listVersion: number; instrumentCount: number; approvedBy: string | null; appliedAt: Date },
+      result: DiffCounts & {
+        listVersion: number;
+        instrumentCount: number;
+        approvedBy: string | null;
+        appliedAt: Date;
+      },
     ): Promise<void> {
-      await trx('sync_runs').where({ id: runId }).update({
-        ...(result.approvedBy === null ? {} : { decision: 'approved', decided_by: result.approvedBy, decided_at: result.appliedAt }),
-        status: 'succeeded',
-        finished_at: result.appliedAt,
-        added: result.added,
-        removed: result.removed,
-        modified: result.modified,
-        unchanged: result.unchanged,
-        list_version: result.listVersion,
-        instrument_count: result.instrumentCount,
-        error_code: null,
-        error: null,
-      });
+      await trx('sync_runs')
+        .where({ id: runId })
+        .update({
+          ...(result.approvedBy === null
+            ? {}
+            : { decision: 'approved', decided_by: result.approvedBy, decided_at: result.appliedAt }),
+          status: 'succeeded',
+          finished_at: result.appliedAt,
+          added: result.added,
+          removed: result.removed,
+          modified: result.modified,
+          unchanged: result.unchanged,
+          list_version: result.listVersion,
+          instrument_count: result.instrumentCount,
+          error_code: null,
+          error: null,
+        });
     },
 
     /**
@@ -186,7 +241,9 @@ export function createSyncRunStore(db: Knex) {
     async pruneClaimChecks(trx: Db, keepRuns = 10): Promise<void> {
       const recent = trx('sync_runs').select('id').orderBy('started_at', 'desc').limit(keepRuns);
       await trx('sync_run_pages').whereNotIn('run_id', recent).delete();
-      await trx('sync_run_artifacts').whereNotIn('run_id', trx('sync_runs').select('id').orderBy('started_at', 'desc').limit(keepRuns)).delete();
+      await trx('sync_run_artifacts')
+        .whereNotIn('run_id', trx('sync_runs').select('id').orderBy('started_at', 'desc').limit(keepRuns))
+        .delete();
     },
 
     /** Sent inside the apply transaction, so listeners hear of it exactly when it commits. */
@@ -200,7 +257,10 @@ export function createSyncRunStore(db: Knex) {
 
     /** The list state the checks answer from; null before the first successful sync. */
     async currentListVersion(trx: Db = db): Promise<number | null> {
-      const row = await trx('sync_runs').where({ status: 'succeeded' }).max<{ max: number | null }>('list_version as max').first();
+      const row = await trx('sync_runs')
+        .where({ status: 'succeeded' })
+        .max<{ max: number | null }>('list_version as max')
+        .first();
       return row?.max ?? null;
     },
 

@@ -53,7 +53,14 @@ export interface FakeConfluence {
   readonly apiToken: string;
   readonly requests: RecordedRequest[];
   /** Creates the page or saves a new version of it. */
-  putPage(page: { id: string; title: string; storage: string; spaceKey?: string; labels?: string[]; authorName?: string }): FakePage;
+  putPage(page: {
+    id: string;
+    title: string;
+    storage: string;
+    spaceKey?: string;
+    labels?: string[];
+    authorName?: string;
+  }): FakePage;
   deletePage(id: string): void;
   page(id: string): FakePage | undefined;
   pageUrl(id: string): string;
@@ -89,10 +96,20 @@ function v2ErrorBody(status: number): unknown {
 
 /** The v1 API's error body. */
 function v1ErrorBody(status: number, message: string): unknown {
-  return { statusCode: status, data: { authorized: status !== 401, valid: true, errors: [], successful: false }, message, reason: ERROR_TITLES[status] ?? 'Error' };
+  return {
+    statusCode: status,
+    data: { authorized: status !== 401, valid: true, errors: [], successful: false },
+    message,
+    reason: ERROR_TITLES[status] ?? 'Error',
+  };
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
     'content-type': 'application/json;charset=UTF-8',
@@ -103,7 +120,8 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
 }
 
 const encodeCursor = (offset: number) => Buffer.from(`offset:${offset}`).toString('base64url');
-const decodeCursor = (cursor: string | null) => (cursor === null ? 0 : Number(Buffer.from(cursor, 'base64url').toString().split(':')[1] ?? 0));
+const decodeCursor = (cursor: string | null) =>
+  cursor === null ? 0 : Number(Buffer.from(cursor, 'base64url').toString().split(':')[1] ?? 0);
 
 /** One page of a list, with the `_links.next` and `Link` header the real API sends. */
 function paginate<T>(items: T[], url: URL, maxLimit: number, defaultLimit: number) {
@@ -157,7 +175,8 @@ export async function startFakeConfluence(
   const isAuthorized = (req: IncomingMessage) =>
     req.headers.authorization === `Basic ${Buffer.from(`${username}:${apiToken}`).toString('base64')}`;
 
-  const webui = (page: FakePage) => `/spaces/${page.spaceKey}/pages/${page.id}/${encodeURIComponent(page.title.replaceAll(' ', '+'))}`;
+  const webui = (page: FakePage) =>
+    `/spaces/${page.spaceKey}/pages/${page.id}/${encodeURIComponent(page.title.replaceAll(' ', '+'))}`;
 
   function pageSummary(page: FakePage, includeBody: boolean) {
     return {
@@ -172,9 +191,19 @@ export async function startFakeConfluence(
       ownerId: page.authorId,
       lastOwnerId: null,
       createdAt: page.updatedAt,
-      version: { createdAt: page.updatedAt, message: '', number: page.version, minorEdit: false, authorId: page.authorId },
+      version: {
+        createdAt: page.updatedAt,
+        message: '',
+        number: page.version,
+        minorEdit: false,
+        authorId: page.authorId,
+      },
       ...(includeBody ? { body: { storage: { representation: 'storage', value: page.storage } } } : {}),
-      _links: { editui: `/pages/resumedraft.action?draftId=${page.id}`, webui: webui(page), tinyui: `/x/${encodeTinyLinkCode(page.id)}` },
+      _links: {
+        editui: `/pages/resumedraft.action?draftId=${page.id}`,
+        webui: webui(page),
+        tinyui: `/x/${encodeTinyLinkCode(page.id)}`,
+      },
     };
   }
 
@@ -185,26 +214,49 @@ export async function startFakeConfluence(
       status: 'current',
       title: page.title,
       ...(expand.includes('space')
-        ? { space: { id: Number(SPACES[page.spaceKey]?.id ?? 98399), key: page.spaceKey, name: SPACES[page.spaceKey]?.name ?? page.spaceKey, type: 'global', status: 'current' } }
+        ? {
+            space: {
+              id: Number(SPACES[page.spaceKey]?.id ?? 98399),
+              key: page.spaceKey,
+              name: SPACES[page.spaceKey]?.name ?? page.spaceKey,
+              type: 'global',
+              status: 'current',
+            },
+          }
         : {}),
       ...(expand.some((e) => e.startsWith('version'))
         ? {
             version: {
-              by: { type: 'known', accountId: page.authorId, accountType: 'atlassian', displayName: users.get(page.authorId) ?? page.authorId, publicName: users.get(page.authorId) ?? page.authorId },
+              by: {
+                type: 'known',
+                accountId: page.authorId,
+                accountType: 'atlassian',
+                displayName: users.get(page.authorId) ?? page.authorId,
+                publicName: users.get(page.authorId) ?? page.authorId,
+              },
               when: page.updatedAt,
               number: page.version,
               minorEdit: false,
             },
           }
         : {}),
-      ...(expand.includes('body.storage') ? { body: { storage: { value: page.storage, representation: 'storage' } } } : {}),
-      _links: { webui: webui(page), self: `${url}/wiki/rest/api/content/${page.id}`, tinyui: `/x/${encodeTinyLinkCode(page.id)}` },
+      ...(expand.includes('body.storage')
+        ? { body: { storage: { value: page.storage, representation: 'storage' } } }
+        : {}),
+      _links: {
+        webui: webui(page),
+        self: `${url}/wiki/rest/api/content/${page.id}`,
+        tinyui: `/x/${encodeTinyLinkCode(page.id)}`,
+      },
       _expandable: {},
     };
   }
 
   const listParam = (requestUrl: URL, name: string) =>
-    requestUrl.searchParams.getAll(name).flatMap((value) => value.split(',')).filter((value) => value !== '');
+    requestUrl.searchParams
+      .getAll(name)
+      .flatMap((value) => value.split(','))
+      .filter((value) => value !== '');
 
   async function readBody(req: IncomingMessage): Promise<string> {
     const chunks: Buffer[] = [];
@@ -242,7 +294,15 @@ export async function startFakeConfluence(
       const ids = listParam(requestUrl, 'id');
       const selected = [...pages.values()].filter((page) => ids.length === 0 || ids.includes(page.id));
       const { slice, next } = paginate(selected, requestUrl, 250, 25);
-      return sendJson(res, 200, { results: slice.map((page) => pageSummary(page, false)), _links: { ...(next ? { next } : {}), base: `${url}/wiki` } }, next ? { link: `<${next}>; rel="next"` } : {});
+      return sendJson(
+        res,
+        200,
+        {
+          results: slice.map((page) => pageSummary(page, false)),
+          _links: { ...(next ? { next } : {}), base: `${url}/wiki` },
+        },
+        next ? { link: `<${next}>; rel="next"` } : {},
+      );
     }
 
     if (req.method === 'GET' && path === '/wiki/api/v2/spaces') {
@@ -258,14 +318,23 @@ export async function startFakeConfluence(
       if (!spaceKey) return notFound();
       const inSpace = [...pages.values()].filter((page) => page.spaceKey === spaceKey);
       const { slice, next } = paginate(inSpace, requestUrl, 250, 25);
-      return sendJson(res, 200, { results: slice.map((page) => pageSummary(page, false)), _links: { ...(next ? { next } : {}), base: `${url}/wiki` } });
+      return sendJson(res, 200, {
+        results: slice.map((page) => pageSummary(page, false)),
+        _links: { ...(next ? { next } : {}), base: `${url}/wiki` },
+      });
     }
 
     if (req.method === 'POST' && path === '/wiki/api/v2/users-bulk') {
       const { accountIds = [] } = JSON.parse((await readBody(req)) || '{}') as { accountIds?: string[] };
       const results = accountIds
         .filter((id) => users.has(id))
-        .map((id) => ({ accountId: id, accountType: 'atlassian', accountStatus: 'active', displayName: users.get(id), publicName: users.get(id) }));
+        .map((id) => ({
+          accountId: id,
+          accountType: 'atlassian',
+          accountStatus: 'active',
+          displayName: users.get(id),
+          publicName: users.get(id),
+        }));
       return sendJson(res, 200, { results, _links: { base: `${url}/wiki` } });
     }
 
@@ -297,7 +366,9 @@ export async function startFakeConfluence(
     const pathAndQuery = `${requestUrl.pathname}${requestUrl.search}`;
     requests.push({ method: req.method ?? 'GET', path: pathAndQuery, authorized: isAuthorized(req) });
 
-    const faultIndex = faults.findIndex((f) => f.pathIncludes === undefined || pathAndQuery.includes(f.pathIncludes));
+    const faultIndex = faults.findIndex(
+      (f) => f.pathIncludes === undefined || pathAndQuery.includes(f.pathIncludes),
+    );
     const fault = faultIndex === -1 ? undefined : faults[faultIndex];
     if (fault) {
       fault.times = (fault.times ?? 1) - 1;
@@ -320,7 +391,9 @@ export async function startFakeConfluence(
         sendJson(res, fault.status, fault.body ?? v2ErrorBody(fault.status), fault.headers);
         return;
       }
-      route(req, res, new URL(req.url ?? '/', url)).catch((error: unknown) => sendJson(res, 500, { message: String(error) }));
+      route(req, res, new URL(req.url ?? '/', url)).catch((error: unknown) =>
+        sendJson(res, 500, { message: String(error) }),
+      );
     };
     if (fault?.delayMs) setTimeout(answer, fault.delayMs);
     else answer();
@@ -339,7 +412,9 @@ export async function startFakeConfluence(
     requests,
     putPage(input) {
       const previous = pages.get(input.id);
-      const authorId = input.authorName ? `557058:${input.authorName.toLowerCase().replaceAll(' ', '-')}` : '557058:compliance-officer';
+      const authorId = input.authorName
+        ? `557058:${input.authorName.toLowerCase().replaceAll(' ', '-')}`
+        : '557058:compliance-officer';
       if (input.authorName) users.set(authorId, input.authorName);
       const page: FakePage = {
         id: input.id,

@@ -53,7 +53,11 @@ function sameFields(a: ParsedInstrument, b: ParsedInstrument): boolean {
  * Finds the stored row that is the same instrument (contract rule 11: equal ISINs, or equal
  * tickers where at least one side has no ISIN), preferring an exact ISIN match.
  */
-function findSame(desired: ParsedInstrument, rows: readonly StoredInstrument[], taken: Set<number>): StoredInstrument | undefined {
+function findSame(
+  desired: ParsedInstrument,
+  rows: readonly StoredInstrument[],
+  taken: Set<number>,
+): StoredInstrument | undefined {
   const free = rows.filter((row) => !taken.has(row.id));
   if (desired.isin !== null) {
     const byIsin = free.find((row) => row.isin === desired.isin);
@@ -84,7 +88,10 @@ function indexRows(rows: readonly StoredInstrument[]): (desired: ParsedInstrumen
  * What must change in the cache so that its active rows are exactly `desired`.
  * Pure: `stored` holds every row, active or not, so a returning instrument reuses its row.
  */
-export function diffInstruments(stored: readonly StoredInstrument[], desired: readonly DesiredInstrument[]): InstrumentDiff {
+export function diffInstruments(
+  stored: readonly StoredInstrument[],
+  desired: readonly DesiredInstrument[],
+): InstrumentDiff {
   const active = stored.filter((row) => row.is_active);
   const inactive = stored.filter((row) => !row.is_active);
   const activeCandidates = indexRows(active);
@@ -120,11 +127,16 @@ export function diffInstruments(stored: readonly StoredInstrument[], desired: re
     }
     const previous = findSame(want, inactiveCandidates(want), taken);
     if (previous) taken.add(previous.id);
-    diff.added.push({ after: want, reactivateId: previous?.id ?? null, before: previous ? instrumentFields(previous) : null });
+    diff.added.push({
+      after: want,
+      reactivateId: previous?.id ?? null,
+      before: previous ? instrumentFields(previous) : null,
+    });
   }
 
   for (const row of active) {
-    if (!taken.has(row.id)) diff.removed.push({ id: row.id, before: instrumentFields(row), sourcePageId: row.source_page_id });
+    if (!taken.has(row.id))
+      diff.removed.push({ id: row.id, before: instrumentFields(row), sourcePageId: row.source_page_id });
   }
   return diff;
 }

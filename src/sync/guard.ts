@@ -4,7 +4,11 @@
  * held for an operator's decision. An emptied or reformatted page must never silently lift
  * restrictions.
  */
-export function removalGuard(removed: number, activeBefore: number, maxRemovalPercent: number): string | null {
+export function removalGuard(
+  removed: number,
+  activeBefore: number,
+  maxRemovalPercent: number,
+): string | null {
   if (removed === 0 || activeBefore === 0) return null;
   if (removed === activeBefore) {
     return `the sync would remove every instrument on the list (${removed})`;

@@ -9,11 +9,17 @@ export type ReadListResult =
   | { ok: false; code: 'ParseError' | 'InvalidMockData'; message: string; warnings: ParseWarning[] };
 
 /** Tags each merged instrument with the first page that lists it (for the change log). */
-function attachSourcePages(merged: ParsedInstrument[], perPage: { pageId: string; instruments: ParsedInstrument[] }[]): DesiredInstrument[] {
+function attachSourcePages(
+  merged: ParsedInstrument[],
+  perPage: { pageId: string; instruments: ParsedInstrument[] }[],
+): DesiredInstrument[] {
   const pageOf = new Map<string, string>();
   for (const { pageId, instruments } of perPage) {
     for (const instrument of instruments) {
-      for (const key of [instrument.isin && `i:${instrument.isin}`, instrument.ticker && `t:${instrument.ticker}`]) {
+      for (const key of [
+        instrument.isin && `i:${instrument.isin}`,
+        instrument.ticker && `t:${instrument.ticker}`,
+      ]) {
         if (key && !pageOf.has(key)) pageOf.set(key, pageId);
       }
     }
@@ -46,7 +52,12 @@ export function readList(pages: readonly StoredPage[]): ReadListResult {
     const result = parseRestrictedList({ pageId: page.id, title: page.title, storage: page.body });
     warnings.push(...result.warnings);
     if (!result.ok) {
-      return { ok: false, code: 'ParseError', message: `page ${page.id} "${page.title}" v${page.version}: ${result.error.message}`, warnings };
+      return {
+        ok: false,
+        code: 'ParseError',
+        message: `page ${page.id} "${page.title}" v${page.version}: ${result.error.message}`,
+        warnings,
+      };
     }
     perPage.push({ pageId: page.id, instruments: result.instruments });
   }

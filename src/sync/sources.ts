@@ -1,7 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import type { Config } from '../config.ts';
-import { ConfluenceNotFoundError, createConfluenceReader, type ConfluenceReader, type PageVersion } from '../confluence/client.ts';
+import {
+  ConfluenceNotFoundError,
+  createConfluenceReader,
+  type ConfluenceReader,
+  type PageVersion,
+} from '../confluence/client.ts';
 import type { PageRef } from '../confluence/page-ref.ts';
 import type { StoredPage } from '../db/sync-runs.ts';
 import { isValidIsin, normaliseIsin, normaliseTicker } from '../parser/index.ts';
@@ -42,7 +47,8 @@ export function createConfluenceListSource(reader: ConfluenceReader, list: ListP
         const id = await reader.resolvePageId(ref);
         if (!namedIds.includes(id)) namedIds.push(id);
       }
-      const current = namedIds.length > 0 ? await reader.getPageVersions(namedIds) : new Map<string, PageVersion>();
+      const current =
+        namedIds.length > 0 ? await reader.getPageVersions(namedIds) : new Map<string, PageVersion>();
       const missing = namedIds.filter((id) => !current.has(id));
       if (missing.length > 0) {
         throw new ConfluenceNotFoundError(
@@ -51,13 +57,17 @@ export function createConfluenceListSource(reader: ConfluenceReader, list: ListP
         );
       }
       if (list.cql !== null) {
-        for (const page of await reader.cqlSearch(list.cql)) if (!current.has(page.id)) current.set(page.id, page);
+        for (const page of await reader.cqlSearch(list.cql))
+          if (!current.has(page.id)) current.set(page.id, page);
       }
 
       if (current.size === 0) {
         // An empty search is far more likely a broken label or query than an intended empty list:
         // fail (keeping the cache) rather than lift every restriction.
-        throw new ConfluenceNotFoundError(`search "${list.cql}"`, 'RESTRICTED_INSTRUMENTS_CQL matched no pages; the cached list is kept');
+        throw new ConfluenceNotFoundError(
+          `search "${list.cql}"`,
+          'RESTRICTED_INSTRUMENTS_CQL matched no pages; the cached list is kept',
+        );
       }
       const pages: FetchedPage[] = [];
       for (const { id, title, version } of current.values()) {
@@ -107,10 +117,21 @@ export function createMockListSource(path: string): ListSource {
       try {
         body = await readFile(path, 'utf8');
       } catch (error) {
-        throw new MockDataError(`cannot read the mock data file ${path} (MOCK_DATA_PATH): ${(error as Error).message}`);
+        throw new MockDataError(
+          `cannot read the mock data file ${path} (MOCK_DATA_PATH): ${(error as Error).message}`,
+        );
       }
       return [
-        { id: MOCK_PAGE_ID, title: path, version: 1, url: null, editedBy: null, editedAt: null, format: 'mock-json', body },
+        {
+          id: MOCK_PAGE_ID,
+          title: path,
+          version: 1,
+          url: null,
+          editedBy: null,
+          editedAt: null,
+          format: 'mock-json',
+          body,
+        },
       ];
     },
   };
@@ -132,9 +153,11 @@ export function parseMockData(body: string, label: string): ParsedInstrument[] {
   return parsed.data.map((entry, index) => {
     const ticker = entry.ticker ? normaliseTicker(entry.ticker) || null : null;
     const isin = entry.isin ? normaliseIsin(entry.isin) : null;
-    if (ticker === null && isin === null) throw new MockDataError(`${label}: entry ${index} has neither ticker nor isin`);
+    if (ticker === null && isin === null)
+      throw new MockDataError(`${label}: entry ${index} has neither ticker nor isin`);
     // A seed file is written by hand for tests and demos: an invalid ISIN is a mistake to fix, not to skip.
-    if (isin !== null && !isValidIsin(isin)) throw new MockDataError(`${label}: entry ${index} has an invalid ISIN "${entry.isin}"`);
+    if (isin !== null && !isValidIsin(isin))
+      throw new MockDataError(`${label}: entry ${index} has an invalid ISIN "${entry.isin}"`);
     return {
       ticker,
       isin,
@@ -154,5 +177,8 @@ export function createListSource(config: Config): ListSource {
   if (url === null || username === null || apiToken === null) {
     throw new Error('Confluence settings are incomplete (loadConfig should have said so)');
   }
-  return createConfluenceListSource(createConfluenceReader({ url, username, apiToken }), { refs: config.pages, cql: config.cql });
+  return createConfluenceListSource(createConfluenceReader({ url, username, apiToken }), {
+    refs: config.pages,
+    cql: config.cql,
+  });
 }

@@ -72,7 +72,9 @@ export async function findTemporalCli(
     return cached;
   }
   const bin = join(toolCacheDir(env), `temporal-${TEMPORAL_CLI_VERSION}`);
-  onProgress(`temporal: building the CLI with 'go install ${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION}' into ${bin} (once per machine, about 3 minutes)`);
+  onProgress(
+    `temporal: building the CLI with 'go install ${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION}' into ${bin} (once per machine, about 3 minutes)`,
+  );
   try {
     await mkdir(bin, { recursive: true });
     await promisify(execFile)('go', ['install', `${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION}`], {
@@ -82,7 +84,13 @@ export async function findTemporalCli(
     if (isExecutable(cached)) return cached;
     onProgress('temporal: go install finished but left no binary');
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'Go is not installed' : String((error as Error).message).split('\n').slice(-3).join(' ');
+    const reason =
+      (error as NodeJS.ErrnoException).code === 'ENOENT'
+        ? 'Go is not installed'
+        : String((error as Error).message)
+            .split('\n')
+            .slice(-3)
+            .join(' ');
     onProgress(`temporal: the Go build failed (${reason})`);
   }
   return null;
@@ -92,7 +100,9 @@ async function waitForFrontend(address: string, child: ChildProcess, stderr: () 
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) {
-      throw new Error(`the Temporal dev server exited with code ${child.exitCode}: ${stderr().trim().split('\n').slice(-5).join(' | ')}`);
+      throw new Error(
+        `the Temporal dev server exited with code ${child.exitCode}: ${stderr().trim().split('\n').slice(-5).join(' | ')}`,
+      );
     }
     try {
       const connection = await Connection.connect({ address, connectTimeout: 1_000 });
@@ -103,14 +113,18 @@ async function waitForFrontend(address: string, child: ChildProcess, stderr: () 
         await connection.close();
       }
     } catch (error) {
-      if (Date.now() > deadline) throw new Error(`the Temporal dev server did not answer on ${address} within 60 s`, { cause: error });
+      if (Date.now() > deadline)
+        throw new Error(`the Temporal dev server did not answer on ${address} within 60 s`, { cause: error });
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }
 }
 
 function searchAttributeArgs(): string[] {
-  return Object.entries(SEARCH_ATTRIBUTES).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]);
+  return Object.entries(SEARCH_ATTRIBUTES).flatMap(([name, type]) => [
+    '--search-attribute',
+    `${name}=${type}`,
+  ]);
 }
 
 async function startFromCli(cli: string, options: DevServerOptions): Promise<TemporalDevServer> {
@@ -119,12 +133,18 @@ async function startFromCli(cli: string, options: DevServerOptions): Promise<Tem
   const uiPort = ui ? options.uiPort || (await freePort()) : null;
   if (options.dbFilename) await mkdir(join(options.dbFilename, '..'), { recursive: true });
   const args = [
-    'server', 'start-dev',
-    '--ip', '127.0.0.1',
-    '--port', String(port),
-    '--http-port', String(await freePort()),
-    '--metrics-port', String(await freePort()),
-    '--log-level', 'error',
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--http-port',
+    String(await freePort()),
+    '--metrics-port',
+    String(await freePort()),
+    '--log-level',
+    'error',
     ...(uiPort === null ? ['--headless'] : ['--ui-port', String(uiPort)]),
     ...(options.dbFilename ? ['--db-filename', options.dbFilename] : []),
     ...searchAttributeArgs(),

@@ -1,4 +1,9 @@
-import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
+import {
+  ScheduleAlreadyRunning,
+  ScheduleOverlapPolicy,
+  type Client,
+  type ScheduleOptions,
+} from '@temporalio/client';
 import type { Config } from '../config.ts';
 import { SCHEDULE_ID, WORKFLOW_ID_PREFIX, WORKFLOW_TYPE, type SyncWorkflowInput } from '../shared.ts';
 
@@ -26,7 +31,11 @@ function scheduleOptions(config: Config, scheduleId: string): ScheduleOptions {
 }
 
 /** Creates the schedule, or brings an existing one up to date (a changed interval). Safe to run twice. */
-export async function ensureSchedule(client: Client, config: Config, scheduleId = SCHEDULE_ID): Promise<'created' | 'updated'> {
+export async function ensureSchedule(
+  client: Client,
+  config: Config,
+  scheduleId = SCHEDULE_ID,
+): Promise<'created' | 'updated'> {
   const options = scheduleOptions(config, scheduleId);
   try {
     await client.schedule.create(options);

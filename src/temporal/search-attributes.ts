@@ -3,7 +3,13 @@ import type { Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { SEARCH_ATTRIBUTES } from '../shared.ts';
 
-type AttributeType = (typeof SEARCH_ATTRIBUTES)[keyof typeof SEARCH_ATTRIBUTES] | 'Keyword' | 'Text' | 'Bool' | 'Double' | 'Datetime';
+type AttributeType =
+  | (typeof SEARCH_ATTRIBUTES)[keyof typeof SEARCH_ATTRIBUTES]
+  | 'Keyword'
+  | 'Text'
+  | 'Bool'
+  | 'Double'
+  | 'Datetime';
 
 const { IndexedValueType } = proto.temporal.api.enums.v1;
 
@@ -36,8 +42,14 @@ export async function ensureSearchAttributes(
       searchAttributes: Object.fromEntries(missing.map(([name, type]) => [name, INDEXED_VALUE_TYPES[type]])),
     });
   } catch (error) {
-    const commands = missing.map(([name, type]) => `temporal operator search-attribute create --namespace ${namespace} --name ${name} --type ${type}`);
-    throw new Error(`the search attributes ${missing.map(([n]) => n).join(', ')} are not registered in namespace ${namespace} and could not be registered (${(error as Error).message}); run: ${commands.join(' && ')}`, { cause: error });
+    const commands = missing.map(
+      ([name, type]) =>
+        `temporal operator search-attribute create --namespace ${namespace} --name ${name} --type ${type}`,
+    );
+    throw new Error(
+      `the search attributes ${missing.map(([n]) => n).join(', ')} are not registered in namespace ${namespace} and could not be registered (${(error as Error).message}); run: ${commands.join(' && ')}`,
+      { cause: error },
+    );
   }
   return missing.map(([name]) => name);
 }

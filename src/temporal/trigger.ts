@@ -15,14 +15,24 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * SKIP is passed on purpose.) Temporal starts the triggered run asynchronously, so we wait for it
  * to appear among the schedule's running actions.
  */
-export async function triggerSync(client: Client, scheduleId: string, timeoutMs = 15_000): Promise<TriggeredRun> {
+export async function triggerSync(
+  client: Client,
+  scheduleId: string,
+  timeoutMs = 15_000,
+): Promise<TriggeredRun> {
   const handle = client.schedule.getHandle(scheduleId);
   const before = await handle.describe();
   const running = before.info.runningActions[0];
   if (running) {
-    return { workflowId: running.workflow.workflowId, runId: running.workflow.firstExecutionRunId, alreadyRunning: true };
+    return {
+      workflowId: running.workflow.workflowId,
+      runId: running.workflow.firstExecutionRunId,
+      alreadyRunning: true,
+    };
   }
-  const known = new Set(before.info.recentActions.map((action) => action.action.workflow.firstExecutionRunId));
+  const known = new Set(
+    before.info.recentActions.map((action) => action.action.workflow.firstExecutionRunId),
+  );
   await handle.trigger(ScheduleOverlapPolicy.SKIP);
 
   const deadline = Date.now() + timeoutMs;
@@ -31,11 +41,20 @@ export async function triggerSync(client: Client, scheduleId: string, timeoutMs 
     const started =
       info.runningActions.find((action) => !known.has(action.workflow.firstExecutionRunId)) ??
       info.runningActions[0] ??
-      info.recentActions.map((result) => result.action).find((action) => !known.has(action.workflow.firstExecutionRunId));
+      info.recentActions
+        .map((result) => result.action)
+        .find((action) => !known.has(action.workflow.firstExecutionRunId));
     if (started) {
-      return { workflowId: started.workflow.workflowId, runId: started.workflow.firstExecutionRunId, alreadyRunning: false };
+      return {
+        workflowId: started.workflow.workflowId,
+        runId: started.workflow.firstExecutionRunId,
+        alreadyRunning: false,
+      };
     }
-    if (Date.now() > deadline) throw new Error(`the schedule ${scheduleId} did not start a run within ${timeoutMs / 1000} s of the trigger`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `the schedule ${scheduleId} did not start a run within ${timeoutMs / 1000} s of the trigger`,
+      );
     await sleep(100);
   }
 }

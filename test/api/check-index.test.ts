@@ -23,10 +23,18 @@ describe('check index', () => {
     p.confluence.putPage({ id: DEMO_PAGE_ID, title: DEMO_PAGE_TITLE, storage: DEMO_PAGE_STORAGE });
     const handle = await p.startSync();
     const result = await handle.result(); // no forced refresh here
-    await waitFor('the index to load the applied list', async () => (p.checkIndex.snapshot()?.listVersion === result.listVersion ? true : undefined), 5_000);
+    await waitFor(
+      'the index to load the applied list',
+      async () => (p.checkIndex.snapshot()?.listVersion === result.listVersion ? true : undefined),
+      5_000,
+    );
     expect(p.checkIndex.snapshot()?.size).toBe(4);
     expect((await p.get('/v1/check?ticker=AAPL')).body).toMatchObject({ restricted: true, list_version: 1 });
-    expect((await p.get('/readyz')).body).toMatchObject({ ready: true, list_version: 1, instrument_count: 4 });
+    expect((await p.get('/readyz')).body).toMatchObject({
+      ready: true,
+      list_version: 1,
+      instrument_count: 4,
+    });
   });
 
   it('a process started later loads the current list before it answers', async () => {
@@ -35,8 +43,12 @@ describe('check index', () => {
     try {
       const snapshot = late.snapshot()!;
       expect(snapshot.listVersion).toBe(1);
-      expect(late.candidates(snapshot, { ticker: 'MSFT', isin: null }).map((row) => row.restriction_type)).toEqual(['buy_only']);
-      expect(late.candidates(snapshot, { ticker: null, isin: 'US0378331005' }).map((row) => row.ticker)).toEqual(['AAPL']);
+      expect(
+        late.candidates(snapshot, { ticker: 'MSFT', isin: null }).map((row) => row.restriction_type),
+      ).toEqual(['buy_only']);
+      expect(
+        late.candidates(snapshot, { ticker: null, isin: 'US0378331005' }).map((row) => row.ticker),
+      ).toEqual(['AAPL']);
       expect(late.candidates(snapshot, { ticker: 'IBM', isin: null })).toEqual([]);
     } finally {
       await late.stop();

@@ -70,6 +70,10 @@ describe('evaluateCheck', () => {
       entry({ effective_from: '2026-11-23' }),
       entry({ restriction_type: 'buy_only' }),
     ];
-    expect(evaluateCheck(candidates, 'sell', now)).toEqual({ restricted: false, severity: 'NONE', matches: [] });
+    expect(evaluateCheck(candidates, 'sell', now)).toEqual({
+      restricted: false,
+      severity: 'NONE',
+      matches: [],
+    });
   });
 });

@@ -18,7 +18,10 @@ describe('HTTP API', () => {
   const request = async (method: string, path: string, token: string | null, body?: unknown) => {
     const response = await fetch(`${p.apiUrl}${path}`, {
       method,
-      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const text = await response.text();
@@ -34,14 +37,17 @@ describe('HTTP API', () => {
     ['GET', '/v1/sync/runs'],
   ];
 
-  it.each(READ_ENDPOINTS)('%s %s: 401 without a token, 200 with a read or an admin token', async (method, path, body) => {
-    const none = await request(method, path, null, body);
-    expect(none.status).toBe(401);
-    expect(none.json()).toEqual({ error: { code: 'unauthorized', message: expect.any(String) } });
-    expect((await request(method, path, 'not-a-token-at-all-1234', body)).status).toBe(401);
-    expect((await request(method, path, p.tokens.read, body)).status).toBe(200);
-    expect((await request(method, path, p.tokens.admin, body)).status).toBe(200);
-  });
+  it.each(READ_ENDPOINTS)(
+    '%s %s: 401 without a token, 200 with a read or an admin token',
+    async (method, path, body) => {
+      const none = await request(method, path, null, body);
+      expect(none.status).toBe(401);
+      expect(none.json()).toEqual({ error: { code: 'unauthorized', message: expect.any(String) } });
+      expect((await request(method, path, 'not-a-token-at-all-1234', body)).status).toBe(401);
+      expect((await request(method, path, p.tokens.read, body)).status).toBe(200);
+      expect((await request(method, path, p.tokens.admin, body)).status).toBe(200);
+    },
+  );
 
   it.each([
     ['POST', '/v1/sync'],
@@ -61,12 +67,25 @@ describe('HTTP API', () => {
   });
 
   it('answers a batch of 1,000 checks in order, and refuses 1,001', async () => {
-    const items = Array.from({ length: 1000 }, (_, i) => (i % 4 === 0 ? { ticker: 'AAPL' } : i % 4 === 1 ? { isin: 'US5949181045', side: 'sell' } : i % 4 === 2 ? { ticker: `ZZ${i}` } : { ticker: 'msft', side: 'buy' }));
+    const items = Array.from({ length: 1000 }, (_, i) =>
+      i % 4 === 0
+        ? { ticker: 'AAPL' }
+        : i % 4 === 1
+          ? { isin: 'US5949181045', side: 'sell' }
+          : i % 4 === 2
+            ? { ticker: `ZZ${i}` }
+            : { ticker: 'msft', side: 'buy' },
+    );
     const answer = await request('POST', '/v1/check', p.tokens.read, { items });
     expect(answer.status).toBe(200);
     const { results } = answer.json();
     expect(results).toHaveLength(1000);
-    expect(results.slice(0, 4).map((r: { restricted: boolean }) => r.restricted)).toEqual([true, false, false, true]);
+    expect(results.slice(0, 4).map((r: { restricted: boolean }) => r.restricted)).toEqual([
+      true,
+      false,
+      false,
+      true,
+    ]);
     expect(results.every((r: { list_version: number }) => r.list_version === 1)).toBe(true);
     const tooMany = await request('POST', '/v1/check', p.tokens.read, { items: [...items, { ticker: 'X' }] });
     expect(tooMany.status).toBe(400);
@@ -88,20 +107,30 @@ describe('HTTP API', () => {
   });
 
   it('answers malformed bodies, unknown paths and oversized bodies with JSON errors', async () => {
-    const bad = await fetch(`${p.apiUrl}/v1/check`, { method: 'POST', headers: { authorization: `Bearer ${p.tokens.read}`, 'content-type': 'application/json' }, body: '{"items": [' });
+    const bad = await fetch(`${p.apiUrl}/v1/check`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${p.tokens.read}`, 'content-type': 'application/json' },
+      body: '{"items": [',
+    });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('invalid_json');
     const unknown = await request('GET', '/v1/nothing-here', p.tokens.read);
     expect(unknown.status).toBe(404);
     expect(unknown.json().error.code).toBe('not_found');
-    const huge = await request('POST', '/v1/check', p.tokens.read, { items: [{ ticker: 'A'.repeat(300_000) }] });
+    const huge = await request('POST', '/v1/check', p.tokens.read, {
+      items: [{ ticker: 'A'.repeat(300_000) }],
+    });
     expect(huge.status).toBe(413);
   });
 
   it('never answers 5xx to any query string, and never echoes a token', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.dictionary(fc.constantFrom('ticker', 'isin', 'side', 'at', 'x', 'ticker[]', 'isin[0]'), fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.constant('')), { maxKeys: 4 }),
+        fc.dictionary(
+          fc.constantFrom('ticker', 'isin', 'side', 'at', 'x', 'ticker[]', 'isin[0]'),
+          fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.constant('')),
+          { maxKeys: 4 },
+        ),
         async (query) => {
           const search = new URLSearchParams(query).toString();
           const answer = await request('GET', `/v1/check?${search}`, p.tokens.read);
@@ -115,9 +144,13 @@ describe('HTTP API', () => {
   });
 
   it('keeps a caller’s request id and makes one otherwise', async () => {
-    const given = await fetch(`${p.apiUrl}/v1/sync/status`, { headers: { authorization: `Bearer ${p.tokens.read}`, 'x-request-id': 'trade-123' } });
+    const given = await fetch(`${p.apiUrl}/v1/sync/status`, {
+      headers: { authorization: `Bearer ${p.tokens.read}`, 'x-request-id': 'trade-123' },
+    });
     expect(given.headers.get('x-request-id')).toBe('trade-123');
-    const made = await fetch(`${p.apiUrl}/v1/sync/status`, { headers: { authorization: `Bearer ${p.tokens.read}` } });
+    const made = await fetch(`${p.apiUrl}/v1/sync/status`, {
+      headers: { authorization: `Bearer ${p.tokens.read}` },
+    });
     expect(made.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 
@@ -138,7 +171,12 @@ describe('HTTP API', () => {
     const cases: [string, string, unknown, { parse(value: unknown): unknown }][] = [
       ['GET', '/v1/check?ticker=AAPL&side=buy', undefined, schemas.checkResultSchema],
       ['GET', '/v1/check?isin=US5949181045&at=2099-01-01T00:00:00Z', undefined, schemas.checkResultSchema],
-      ['POST', '/v1/check', { items: [{ ticker: 'AAPL' }, { isin: 'US88160R1014', side: 'sell' }] }, schemas.batchCheckResultSchema],
+      [
+        'POST',
+        '/v1/check',
+        { items: [{ ticker: 'AAPL' }, { isin: 'US88160R1014', side: 'sell' }] },
+        schemas.batchCheckResultSchema,
+      ],
       ['GET', '/v1/restricted?include_inactive=true', undefined, schemas.listSchema],
       ['GET', '/v1/restricted/changes', undefined, schemas.changesSchema],
       ['GET', '/v1/sync/status', undefined, schemas.statusSchema],
@@ -160,10 +198,19 @@ describe('HTTP API', () => {
     expect(status).toBe(200);
     const document = json();
     expect(document.openapi).toBe('3.1.0');
-    for (const route of ROUTES) expect(document.paths[route.path]?.[route.method], `${route.method} ${route.path}`).toBeDefined();
+    for (const route of ROUTES)
+      expect(document.paths[route.path]?.[route.method], `${route.method} ${route.path}`).toBeDefined();
     const check = document.paths['/v1/check'].get;
-    expect(check.parameters.map((parameter: { name: string }) => parameter.name)).toEqual(['ticker', 'isin', 'side', 'at']);
-    expect(check.responses['200'].content['application/json'].schema.properties.severity.enum).toEqual(['CRITICAL', 'NONE']);
+    expect(check.parameters.map((parameter: { name: string }) => parameter.name)).toEqual([
+      'ticker',
+      'isin',
+      'side',
+      'at',
+    ]);
+    expect(check.responses['200'].content['application/json'].schema.properties.severity.enum).toEqual([
+      'CRITICAL',
+      'NONE',
+    ]);
     expect(document.paths['/v1/sync'].post.responses['403']).toBeDefined();
   });
 });

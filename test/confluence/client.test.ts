@@ -27,7 +27,12 @@ describe('Confluence reader', () => {
   it('reads the storage body, version, editor and web link of a page', async () => {
     fake.putPage({ id: '123456', title: 'Restricted List', storage });
     const page = await reader.getPage('123456');
-    expect(page).toMatchObject({ id: '123456', title: 'Restricted List', storage, editedBy: 'Compliance Officer' });
+    expect(page).toMatchObject({
+      id: '123456',
+      title: 'Restricted List',
+      storage,
+      editedBy: 'Compliance Officer',
+    });
     expect(page.version).toBe(fake.page('123456')!.version);
     expect(page.url).toBe(`${fake.url}/wiki/spaces/COMP/pages/123456/Restricted%2BList`);
     const request = fake.requests.find((r) => r.path === '/wiki/api/v2/pages/123456?body-format=storage');
@@ -41,7 +46,11 @@ describe('Confluence reader', () => {
   });
 
   it('raises ConfluenceAuthError for rejected credentials, never showing the token', async () => {
-    const wrong = createConfluenceReader({ url: fake.url, username: fake.username, apiToken: 'wrong-token-value-42' });
+    const wrong = createConfluenceReader({
+      url: fake.url,
+      username: fake.username,
+      apiToken: 'wrong-token-value-42',
+    });
     const error = await wrong.getPage('123456').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConfluenceAuthError);
     expect((error as Error).message).toContain(`user ${fake.username} (401)`);
@@ -55,7 +64,10 @@ describe('Confluence reader', () => {
   });
 
   it("raises ConfluenceRateLimitError carrying the server's Retry-After", async () => {
-    fake.fail({ status: 429, headers: { 'retry-after': '7', 'x-ratelimit-limit': '100', 'x-ratelimit-remaining': '0' } });
+    fake.fail({
+      status: 429,
+      headers: { 'retry-after': '7', 'x-ratelimit-limit': '100', 'x-ratelimit-remaining': '0' },
+    });
     const error = await reader.getPage('123456').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConfluenceRateLimitError);
     expect((error as ConfluenceRateLimitError).retryAfterMs).toBe(7000);
@@ -69,7 +81,11 @@ describe('Confluence reader', () => {
   it('raises ConfluenceUnavailableError when the server cannot be reached', async () => {
     const closed = await startFakeConfluence();
     await closed.close();
-    const unreachable = createConfluenceReader({ url: closed.url, username: 'bot@example.com', apiToken: 'token' });
+    const unreachable = createConfluenceReader({
+      url: closed.url,
+      username: 'bot@example.com',
+      apiToken: 'token',
+    });
     await expect(unreachable.getPage('1')).rejects.toBeInstanceOf(ConfluenceUnavailableError);
   });
 });
@@ -98,14 +114,20 @@ describe('resolvePageId', () => {
 
   it('looks /display/KEY/Title links up by exact title in that space', async () => {
     const before = fake.requests.length;
-    expect(await reader.resolvePageId(`${fake.url}/display/COMP/Restricted+Instruments+%28Q4%29`)).toBe('123456');
+    expect(await reader.resolvePageId(`${fake.url}/display/COMP/Restricted+Instruments+%28Q4%29`)).toBe(
+      '123456',
+    );
     expect(fake.requests.slice(before).map((r) => r.path)).toEqual([
-      expect.stringMatching(/^\/wiki\/rest\/api\/content\/search\?cql=type\+%3D\+page\+and\+space\+%3D\+%22COMP%22\+and\+title\+%3D\+%22Restricted\+Instruments\+%28Q4%29%22/),
+      expect.stringMatching(
+        /^\/wiki\/rest\/api\/content\/search\?cql=type\+%3D\+page\+and\+space\+%3D\+%22COMP%22\+and\+title\+%3D\+%22Restricted\+Instruments\+%28Q4%29%22/,
+      ),
     ]);
   });
 
   it('says which page could not be found', async () => {
-    const error = await reader.resolvePageId(`${fake.url}/display/COMP/No+Such+Page`).catch((e: unknown) => e);
+    const error = await reader
+      .resolvePageId(`${fake.url}/display/COMP/No+Such+Page`)
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConfluenceNotFoundError);
     expect((error as Error).message).toContain('resolve page "No Such Page" in space COMP');
   });
@@ -122,9 +144,20 @@ describe('reading many pages', () => {
     fake = await startFakeConfluence();
     reader = createConfluenceReader({ url: fake.url, username: fake.username, apiToken: fake.apiToken });
     for (let i = 0; i < 1_200; i += 1) {
-      fake.putPage({ id: String(200_000 + i), title: `Restricted list part ${i}`, storage: '<p/>', labels: ['restricted-list'] });
+      fake.putPage({
+        id: String(200_000 + i),
+        title: `Restricted list part ${i}`,
+        storage: '<p/>',
+        labels: ['restricted-list'],
+      });
     }
-    for (let i = 0; i < 4_100; i += 1) fake.putPage({ id: String(500_000 + i), title: `Engineering page ${i}`, spaceKey: 'ENG', storage: '<p/>' });
+    for (let i = 0; i < 4_100; i += 1)
+      fake.putPage({
+        id: String(500_000 + i),
+        title: `Engineering page ${i}`,
+        spaceKey: 'ENG',
+        storage: '<p/>',
+      });
   });
   afterAll(() => fake.close());
 
@@ -161,7 +194,12 @@ describe('transport failures', () => {
   let reader: ConfluenceReader;
   beforeAll(async () => {
     fake = await startFakeConfluence();
-    reader = createConfluenceReader({ url: fake.url, username: fake.username, apiToken: fake.apiToken, timeoutMs: 300 });
+    reader = createConfluenceReader({
+      url: fake.url,
+      username: fake.username,
+      apiToken: fake.apiToken,
+      timeoutMs: 300,
+    });
     fake.putPage({ id: '123456', title: 'Restricted List', storage: '<p>x</p>' });
   });
   afterAll(() => fake.close());

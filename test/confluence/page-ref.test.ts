@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { decodeTinyLinkCode, encodeTinyLinkCode, parsePageRef, PageRefError } from '../../src/confluence/page-ref.ts';
+import {
+  decodeTinyLinkCode,
+  encodeTinyLinkCode,
+  parsePageRef,
+  PageRefError,
+} from '../../src/confluence/page-ref.ts';
 
 describe('parsePageRef', () => {
   it.each([
@@ -23,12 +28,14 @@ describe('parsePageRef', () => {
     });
   });
 
-  it.each(['restricted list', 'https://example.atlassian.net/wiki/home', 'https://x/pages/viewpage.action?pageId=abc', 'ftp//x'])(
-    'rejects %s with a message naming the accepted forms',
-    (ref) => {
-      expect(() => parsePageRef(ref)).toThrow(PageRefError);
-    },
-  );
+  it.each([
+    'restricted list',
+    'https://example.atlassian.net/wiki/home',
+    'https://x/pages/viewpage.action?pageId=abc',
+    'ftp//x',
+  ])('rejects %s with a message naming the accepted forms', (ref) => {
+    expect(() => parsePageRef(ref)).toThrow(PageRefError);
+  });
 });
 
 describe('tiny link codes', () => {

@@ -27,9 +27,14 @@ describe('embedded Postgres', () => {
        console.log(rows[0].server_version);
        process.exitCode = 3;`,
     );
-    const outcome = await promisify(execFile)(process.execPath, [script], { cwd: fileURLToPath(new URL('../..', import.meta.url)) }).then(
+    const outcome = await promisify(execFile)(process.execPath, [script], {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+    }).then(
       (done) => ({ code: 0, stdout: done.stdout }),
-      (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout + error.stderr }),
+      (error: { code: number; stdout: string; stderr: string }) => ({
+        code: error.code,
+        stdout: error.stdout + error.stderr,
+      }),
     );
     await rm(dir, { recursive: true, force: true });
     expect(outcome.stdout).toMatch(/^\d+\.\d+/);

@@ -9,9 +9,22 @@ const table = (...rows: [string, string, string][]) =>
     .join('')}</tbody></table>`;
 
 function putListPages(confluence: FakeConfluence) {
-  confluence.putPage({ id: '300001', title: 'Restricted - Equities', storage: table(['AAPL', 'MNPI', 'Full'], ['MSFT', 'Mandate', 'Buy only']) });
-  confluence.putPage({ id: '300002', title: 'Restricted - Bonds', storage: table(['XS1', 'Underwriting', 'Full']), authorName: 'Bond Desk Compliance' });
-  confluence.putPage({ id: '300003', title: 'Restricted - EMEA', storage: table(['VOD LN', 'Advisory', 'Sell only'], ['AAPL', 'Also EMEA', 'Full']) });
+  confluence.putPage({
+    id: '300001',
+    title: 'Restricted - Equities',
+    storage: table(['AAPL', 'MNPI', 'Full'], ['MSFT', 'Mandate', 'Buy only']),
+  });
+  confluence.putPage({
+    id: '300002',
+    title: 'Restricted - Bonds',
+    storage: table(['XS1', 'Underwriting', 'Full']),
+    authorName: 'Bond Desk Compliance',
+  });
+  confluence.putPage({
+    id: '300003',
+    title: 'Restricted - EMEA',
+    storage: table(['VOD LN', 'Advisory', 'Sell only'], ['AAPL', 'Also EMEA', 'Full']),
+  });
 }
 
 /** A list spread over several pages, named by every link form; change detection by versions. */
@@ -23,7 +36,11 @@ describe('a list on several named pages', () => {
     p = await startPipeline((confluence) => {
       putListPages(confluence);
       return {
-        RESTRICTED_INSTRUMENTS_PAGE_URL: [confluence.pageUrl('300001'), confluence.tinyLink('300002'), `${confluence.url}/wiki/pages/viewpage.action?pageId=300003`].join(', '),
+        RESTRICTED_INSTRUMENTS_PAGE_URL: [
+          confluence.pageUrl('300001'),
+          confluence.tinyLink('300002'),
+          `${confluence.url}/wiki/pages/viewpage.action?pageId=300003`,
+        ].join(', '),
       };
     });
   });
@@ -32,12 +49,21 @@ describe('a list on several named pages', () => {
   it('syncs the union of the pages, merging an instrument listed twice', async () => {
     const result = await p.runSync();
     expect(result).toMatchObject({ status: 'succeeded', added: 4, warningCount: expect.any(Number) });
-    expect(result.pages.map((page) => [page.id, page.version])).toEqual([['300001', 1], ['300002', 1], ['300003', 1]]);
+    expect(result.pages.map((page) => [page.id, page.version])).toEqual([
+      ['300001', 1],
+      ['300002', 1],
+      ['300003', 1],
+    ]);
     expect(await p.activeTickers()).toEqual(['AAPL', 'MSFT', 'VOD LN', 'XS1']);
     const aapl = await p.database.db('restricted_instruments').where({ ticker: 'AAPL' }).first();
     expect(aapl.reason).toBe('MNPI; Also EMEA');
     const bondChange = await p.database.db('instrument_changes').where({ ticker: 'XS1' }).first();
-    expect(bondChange).toMatchObject({ change: 'added', page_id: '300002', page_version: 1, edited_by: 'Bond Desk Compliance' });
+    expect(bondChange).toMatchObject({
+      change: 'added',
+      page_id: '300002',
+      page_version: 1,
+      edited_by: 'Bond Desk Compliance',
+    });
   });
 
   it('an unchanged hourly sync of a 3-page list makes one request (versions only)', async () => {
@@ -45,15 +71,23 @@ describe('a list on several named pages', () => {
     const result = await p.runSync();
     expect(result).toMatchObject({ added: 0, removed: 0, modified: 0, unchanged: 4 });
     const requests = p.confluence.requests.slice(before);
-    expect(requests.map((r) => r.path)).toEqual([expect.stringMatching(/^\/wiki\/api\/v2\/pages\?id=300001&id=300002&id=300003/)]);
+    expect(requests.map((r) => r.path)).toEqual([
+      expect.stringMatching(/^\/wiki\/api\/v2\/pages\?id=300001&id=300002&id=300003/),
+    ]);
   });
 
   it('downloads only the page that changed', async () => {
-    p.confluence.putPage({ id: '300002', title: 'Restricted - Bonds', storage: table(['XS1', 'Underwriting', 'Full'], ['XS2', 'New issue', 'Full']) });
+    p.confluence.putPage({
+      id: '300002',
+      title: 'Restricted - Bonds',
+      storage: table(['XS1', 'Underwriting', 'Full'], ['XS2', 'New issue', 'Full']),
+    });
     const before = p.confluence.requests.length;
     const result = await p.runSync();
     expect(result).toMatchObject({ added: 1, unchanged: 4 });
-    const downloads = p.confluence.requests.slice(before).filter((r) => r.path.includes('body-format=storage'));
+    const downloads = p.confluence.requests
+      .slice(before)
+      .filter((r) => r.path.includes('body-format=storage'));
     expect(downloads.map((r) => r.path)).toEqual([pagePath('300002')]);
   });
 
@@ -62,7 +96,10 @@ describe('a list on several named pages', () => {
     const error = await p.runSync().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WorkflowFailedError);
     const status = await p.get('/v1/sync/status');
-    expect(status.body.last_error).toMatchObject({ code: 'ConfluenceNotFoundError', message: expect.stringContaining('get page 300003') });
+    expect(status.body.last_error).toMatchObject({
+      code: 'ConfluenceNotFoundError',
+      message: expect.stringContaining('get page 300003'),
+    });
     expect(await p.activeTickers()).toEqual(['AAPL', 'MSFT', 'VOD LN', 'XS1', 'XS2']);
   });
 });
@@ -71,10 +108,26 @@ describe('list pages found by CQL', () => {
   let p: Pipeline;
   beforeAll(async () => {
     p = await startPipeline((confluence) => {
-      confluence.putPage({ id: '400001', title: 'Restricted - main', storage: table(['AAPL', 'MNPI', 'Full']) });
-      confluence.putPage({ id: '400002', title: 'Restricted - deal team', storage: table(['NVDA', 'Deal', 'Full']), labels: ['restricted-list'] });
-      confluence.putPage({ id: '400003', title: 'Unrelated', storage: table(['ZZZ', 'not a list page', 'Full']) });
-      return { RESTRICTED_INSTRUMENTS_PAGE_URL: '400001', RESTRICTED_INSTRUMENTS_CQL: 'label = "restricted-list" and space = COMP' };
+      confluence.putPage({
+        id: '400001',
+        title: 'Restricted - main',
+        storage: table(['AAPL', 'MNPI', 'Full']),
+      });
+      confluence.putPage({
+        id: '400002',
+        title: 'Restricted - deal team',
+        storage: table(['NVDA', 'Deal', 'Full']),
+        labels: ['restricted-list'],
+      });
+      confluence.putPage({
+        id: '400003',
+        title: 'Unrelated',
+        storage: table(['ZZZ', 'not a list page', 'Full']),
+      });
+      return {
+        RESTRICTED_INSTRUMENTS_PAGE_URL: '400001',
+        RESTRICTED_INSTRUMENTS_CQL: 'label = "restricted-list" and space = COMP',
+      };
     });
   });
   afterAll(() => p.stop());
@@ -85,7 +138,12 @@ describe('list pages found by CQL', () => {
   });
 
   it('a page the CQL no longer matches takes its instruments off the list', async () => {
-    p.confluence.putPage({ id: '400002', title: 'Restricted - deal team', storage: table(['NVDA', 'Deal', 'Full']), labels: [] });
+    p.confluence.putPage({
+      id: '400002',
+      title: 'Restricted - deal team',
+      storage: table(['NVDA', 'Deal', 'Full']),
+      labels: [],
+    });
     const result = await p.runSync();
     expect(result).toMatchObject({ removed: 1 });
     expect(result.pages.map((page) => page.id)).toEqual(['400001']);
@@ -96,10 +154,13 @@ describe('list pages found by CQL', () => {
 describe('transport failures through Temporal', () => {
   let p: Pipeline;
   beforeAll(async () => {
-    p = await startPipeline((confluence) => {
-      putListPages(confluence);
-      return { RESTRICTED_INSTRUMENTS_PAGE_URL: '300001' };
-    }, { confluenceTimeoutMs: 500 });
+    p = await startPipeline(
+      (confluence) => {
+        putListPages(confluence);
+        return { RESTRICTED_INSTRUMENTS_PAGE_URL: '300001' };
+      },
+      { confluenceTimeoutMs: 500 },
+    );
     await p.runSync();
   });
   afterAll(() => p.stop());
@@ -111,7 +172,11 @@ describe('transport failures through Temporal', () => {
     ['a 500', { status: 500 }],
     ['an answer slower than the timeout', { delayMs: 1_500 }],
   ])('%s is retried and the run succeeds', async (_label, fault) => {
-    p.confluence.putPage({ id: '300001', title: 'Restricted - Equities', storage: table(['AAPL', `MNPI ${Math.random()}`, 'Full']) });
+    p.confluence.putPage({
+      id: '300001',
+      title: 'Restricted - Equities',
+      storage: table(['AAPL', `MNPI ${Math.random()}`, 'Full']),
+    });
     p.confluence.fail({ ...fault, pathIncludes: '/api/v2/pages/300001' });
     const result = await p.runSync();
     expect(result.status).toBe('succeeded');
@@ -133,11 +198,16 @@ describe('transport failures through Temporal', () => {
     await p.runSync().catch(() => undefined);
     const histories: string[] = [];
     for await (const run of p.client.workflow.list({ query: `TaskQueue = "${p.taskQueue}"` })) {
-      histories.push(JSON.stringify(await p.client.workflow.getHandle(run.workflowId, run.runId).fetchHistory()));
+      histories.push(
+        JSON.stringify(await p.client.workflow.getHandle(run.workflowId, run.runId).fetchHistory()),
+      );
     }
     expect(histories.length).toBeGreaterThanOrEqual(4);
     const runs = JSON.stringify(await p.database.db('sync_runs').select());
-    const answers = JSON.stringify([(await p.get('/v1/sync/status')).body, (await p.get('/v1/check?ticker=AAPL')).body]);
+    const answers = JSON.stringify([
+      (await p.get('/v1/sync/status')).body,
+      (await p.get('/v1/check?ticker=AAPL')).body,
+    ]);
     expect(globalThis.temporalLogLines.length).toBeGreaterThan(0);
     for (const text of [...histories, runs, answers, ...globalThis.temporalLogLines]) {
       expect(text).not.toContain(token);

@@ -7,7 +7,10 @@ import { startPipeline, type Pipeline } from '../helpers/pipeline.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const withRow = (ticker: string) =>
-  DEMO_PAGE_STORAGE.replace('</tbody>', `<tr><td><p>${ticker}</p></td><td><p></p></td><td><p>${ticker} plc</p></td><td><p>New</p></td><td><p>Full</p></td></tr></tbody>`);
+  DEMO_PAGE_STORAGE.replace(
+    '</tbody>',
+    `<tr><td><p>${ticker}</p></td><td><p></p></td><td><p>${ticker} plc</p></td><td><p>New</p></td><td><p>Full</p></td></tr></tbody>`,
+  );
 
 async function changesOf(p: Pipeline, runId: string): Promise<string[]> {
   const rows = await p.database.db('instrument_changes').where({ run_id: runId }).orderBy('id');
@@ -19,21 +22,24 @@ describe('an apply retried after its commit', () => {
   let failAfterCommit = false;
   let applyAttempts = 0;
   beforeAll(async () => {
-    p = await startPipeline({}, {
-      wrapActivities: (activities) => ({
-        ...activities,
-        // The commit succeeds, then the connection "drops" before Temporal hears of it.
-        applyDiff: async (input) => {
-          applyAttempts += 1;
-          const result = await activities.applyDiff(input);
-          if (failAfterCommit) {
-            failAfterCommit = false;
-            throw new Error('Connection terminated unexpectedly (after COMMIT)');
-          }
-          return result;
-        },
-      }),
-    });
+    p = await startPipeline(
+      {},
+      {
+        wrapActivities: (activities) => ({
+          ...activities,
+          // The commit succeeds, then the connection "drops" before Temporal hears of it.
+          applyDiff: async (input) => {
+            applyAttempts += 1;
+            const result = await activities.applyDiff(input);
+            if (failAfterCommit) {
+              failAfterCommit = false;
+              throw new Error('Connection terminated unexpectedly (after COMMIT)');
+            }
+            return result;
+          },
+        }),
+      },
+    );
     p.confluence.putPage({ id: DEMO_PAGE_ID, title: DEMO_PAGE_TITLE, storage: DEMO_PAGE_STORAGE });
     await p.runSync();
   });
@@ -74,7 +80,9 @@ describe('Postgres unreachable during the upsert', () => {
         lockTaken.resolve((await trx.raw('SELECT pg_backend_pid() AS pid')).rows[0].pid);
         await release.promise;
         // Nothing half-applied: the aborted transaction left the cache as it was.
-        const { rows } = await trx.raw(`SELECT count(*)::int AS n FROM restricted_instruments WHERE ticker = 'ORCL'`);
+        const { rows } = await trx.raw(
+          `SELECT count(*)::int AS n FROM restricted_instruments WHERE ticker = 'ORCL'`,
+        );
         expect(rows[0].n).toBe(0);
       });
       const lockerPid = await lockTaken.promise;
@@ -82,15 +90,23 @@ describe('Postgres unreachable during the upsert', () => {
       p.confluence.putPage({ id: DEMO_PAGE_ID, title: DEMO_PAGE_TITLE, storage: withRow('ORCL') });
       const handle = await p.startSync();
       await waitFor('the apply to block on the lock', async () => {
-        const { rows } = await admin.raw(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = ? AND wait_event_type = 'Lock'`, [name]);
+        const { rows } = await admin.raw(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = ? AND wait_event_type = 'Lock'`,
+          [name],
+        );
         return rows[0].n > 0 ? true : undefined;
       });
 
       // The database goes away: new connections refused, the worker's connections cut.
       await admin.raw(`ALTER DATABASE ${name} ALLOW_CONNECTIONS false`);
-      await admin.raw(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ? AND pid <> ?`, [name, lockerPid]);
+      await admin.raw(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ? AND pid <> ?`,
+        [name, lockerPid],
+      );
       const failure = await waitFor('a failed apply attempt', async () => {
-        const pending = (await handle.describe()).raw.pendingActivities?.find((a) => a.activityType?.name === 'applyDiff');
+        const pending = (await handle.describe()).raw.pendingActivities?.find(
+          (a) => a.activityType?.name === 'applyDiff',
+        );
         return pending?.lastFailure?.message ? pending : undefined;
       });
       // Retried as a transient error, with the database's own words.
@@ -124,10 +140,19 @@ describe('the worker killed in the middle of a run', () => {
   });
 
   it('lets another worker finish the run with the same result', async () => {
-    child = spawn(process.execPath, [fileURLToPath(new URL('../helpers/worker-process.ts', import.meta.url))], {
-      env: { ...process.env, ...p.env, WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'), LOG_LEVEL: 'error' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    child = spawn(
+      process.execPath,
+      [fileURLToPath(new URL('../helpers/worker-process.ts', import.meta.url))],
+      {
+        env: {
+          ...process.env,
+          ...p.env,
+          WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'),
+          LOG_LEVEL: 'error',
+        },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     await new Promise<void>((resolve, reject) => {
       child!.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve());
       child!.once('exit', (code) => reject(new Error(`the worker process exited with ${code}`)));
@@ -149,7 +174,9 @@ describe('the worker killed in the middle of a run', () => {
     expect(run.status).toBe('succeeded');
     const history = await handle.fetchHistory();
     const timedOut = history.events?.filter((event) => event.activityTaskTimedOutEventAttributes) ?? [];
-    const fetchAttempts = history.events?.find((e) => e.activityTaskStartedEventAttributes && e.activityTaskStartedEventAttributes.attempt! > 1);
+    const fetchAttempts = history.events?.find(
+      (e) => e.activityTaskStartedEventAttributes && e.activityTaskStartedEventAttributes.attempt! > 1,
+    );
     expect(timedOut.length + (fetchAttempts ? 1 : 0)).toBeGreaterThan(0);
   });
 });
@@ -172,11 +199,21 @@ describe('syncs triggered at once', () => {
     expect(second!.body.run_id).toBe(first!.body.run_id);
 
     const third = await p.post('/v1/sync');
-    expect(third.body).toMatchObject({ workflow_id: first!.body.workflow_id, run_id: first!.body.run_id, already_running: true });
+    expect(third.body).toMatchObject({
+      workflow_id: first!.body.workflow_id,
+      run_id: first!.body.run_id,
+      already_running: true,
+    });
 
     const finished = await p.post('/v1/sync?wait=true');
     expect(finished.status).toBe(200);
-    expect(finished.body).toMatchObject({ run_id: first!.body.run_id, status: 'succeeded', added: 4, requested_by: 'ops-alice', trigger: 'manual' });
+    expect(finished.body).toMatchObject({
+      run_id: first!.body.run_id,
+      status: 'succeeded',
+      added: 4,
+      requested_by: 'ops-alice',
+      trigger: 'manual',
+    });
     expect(await p.database.db('sync_runs').count<{ count: number }[]>('* as count')).toEqual([{ count: 1 }]);
   });
 

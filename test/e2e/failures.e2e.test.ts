@@ -47,7 +47,8 @@ describe('sync failures', () => {
     p.confluence.putPage({
       id: DEMO_PAGE_ID,
       title: DEMO_PAGE_TITLE,
-      storage: '<p>The list has moved to a spreadsheet.</p><table><tbody><tr><th>Owner</th><th>Since</th></tr><tr><td>Compliance</td><td>2026</td></tr></tbody></table>',
+      storage:
+        '<p>The list has moved to a spreadsheet.</p><table><tbody><tr><th>Owner</th><th>Since</th></tr><tr><td>Compliance</td><td>2026</td></tr></tbody></table>',
     });
     expect(await failureType(p.runSync())).toBe('ParseError');
     await expectFailedStatus('ParseError');
@@ -57,7 +58,8 @@ describe('sync failures', () => {
 
   it('Confluence 503s are retried with backoff and the run then succeeds', async () => {
     p.confluence.fail({ status: 503, times: 2, pathIncludes: '/api/v2/pages/' });
-    const pageRequests = () => p.confluence.requests.filter((r) => r.path.startsWith(`/wiki/api/v2/pages/${DEMO_PAGE_ID}`)).length;
+    const pageRequests = () =>
+      p.confluence.requests.filter((r) => r.path.startsWith(`/wiki/api/v2/pages/${DEMO_PAGE_ID}`)).length;
     const before = pageRequests();
     const result = await p.runSync();
     expect(result.status).toBe('succeeded');
@@ -66,7 +68,12 @@ describe('sync failures', () => {
   });
 
   it("a storm of 429s is retried after the server's Retry-After each time, then succeeds", async () => {
-    p.confluence.fail({ status: 429, headers: { 'retry-after': '1' }, times: 3, pathIncludes: '/api/v2/pages' });
+    p.confluence.fail({
+      status: 429,
+      headers: { 'retry-after': '1' },
+      times: 3,
+      pathIncludes: '/api/v2/pages',
+    });
     const started = Date.now();
     const result = await p.runSync();
     expect(result.status).toBe('succeeded');
@@ -75,7 +82,11 @@ describe('sync failures', () => {
   });
 
   it('after every failure above, the next run recovers and status reads ok again', async () => {
-    p.confluence.putPage({ id: DEMO_PAGE_ID, title: DEMO_PAGE_TITLE, storage: DEMO_PAGE_STORAGE.replace('Advisory mandate', 'Advisory mandate (renewed)') });
+    p.confluence.putPage({
+      id: DEMO_PAGE_ID,
+      title: DEMO_PAGE_TITLE,
+      storage: DEMO_PAGE_STORAGE.replace('Advisory mandate', 'Advisory mandate (renewed)'),
+    });
     const result = await p.runSync();
     expect(result).toMatchObject({ status: 'succeeded', modified: 1 });
     const status = (await p.get('/v1/sync/status')).body;

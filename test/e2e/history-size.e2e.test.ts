@@ -14,11 +14,18 @@ describe('Temporal history size', () => {
   async function historyBytesForFirstSync(rows: number): Promise<{ bytes: number; added: number }> {
     const p = await startPipeline();
     pipelines.push(p);
-    p.confluence.putPage({ id: DEMO_PAGE_ID, title: 'Restricted Instruments List', storage: generateListPage(rows) });
+    p.confluence.putPage({
+      id: DEMO_PAGE_ID,
+      title: 'Restricted Instruments List',
+      storage: generateListPage(rows),
+    });
     const handle = await p.startSync();
     const result = await handle.result();
     const history = await handle.fetchHistory();
-    return { bytes: proto.temporal.api.history.v1.History.encode(history).finish().length, added: result.added };
+    return {
+      bytes: proto.temporal.api.history.v1.History.encode(history).finish().length,
+      added: result.added,
+    };
   }
 
   it('is the same for 40 and for 50,000 instruments', async () => {

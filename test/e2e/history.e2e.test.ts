@@ -12,15 +12,28 @@ describe('the list at any past instant', () => {
     p = await startPipeline();
     instants.beforeFirstSync = new Date().toISOString();
     await pause();
-    p.confluence.putPage({ id: DEMO_PAGE_ID, title: DEMO_PAGE_TITLE, storage: DEMO_PAGE_STORAGE, authorName: 'Carol Compliance' });
+    p.confluence.putPage({
+      id: DEMO_PAGE_ID,
+      title: DEMO_PAGE_TITLE,
+      storage: DEMO_PAGE_STORAGE,
+      authorName: 'Carol Compliance',
+    });
     await p.runSync();
     await pause();
     instants.afterFirst = new Date().toISOString();
     await pause();
     const edited = DEMO_PAGE_STORAGE.replace(/<tr><td><p>NVDA<\/p>.*?<\/tr>\n/, '')
       .replace('<td><p>Buy only</p></td>', '<td><p>Full</p></td>')
-      .replace('</tbody>', '<tr><td><p>IBM</p></td><td><p></p></td><td><p>IBM Corp.</p></td><td><p>New mandate</p></td><td><p>Sell only</p></td></tr></tbody>');
-    p.confluence.putPage({ id: DEMO_PAGE_ID, title: DEMO_PAGE_TITLE, storage: edited, authorName: 'Dan Desk' });
+      .replace(
+        '</tbody>',
+        '<tr><td><p>IBM</p></td><td><p></p></td><td><p>IBM Corp.</p></td><td><p>New mandate</p></td><td><p>Sell only</p></td></tr></tbody>',
+      );
+    p.confluence.putPage({
+      id: DEMO_PAGE_ID,
+      title: DEMO_PAGE_TITLE,
+      storage: edited,
+      authorName: 'Dan Desk',
+    });
     await p.runSync();
     await pause();
     instants.afterSecond = new Date().toISOString();
@@ -33,8 +46,12 @@ describe('the list at any past instant', () => {
     const nvdaNow = await p.get(`/v1/check?ticker=NVDA&at=${instants.afterSecond}`);
     expect(nvdaNow.body).toMatchObject({ restricted: false, list_version: 2 });
     // MSFT was buy-only at first (selling allowed), then fully restricted.
-    expect((await p.get(`/v1/check?ticker=MSFT&side=sell&at=${instants.afterFirst}`)).body.restricted).toBe(false);
-    expect((await p.get(`/v1/check?ticker=MSFT&side=sell&at=${instants.afterSecond}`)).body.restricted).toBe(true);
+    expect((await p.get(`/v1/check?ticker=MSFT&side=sell&at=${instants.afterFirst}`)).body.restricted).toBe(
+      false,
+    );
+    expect((await p.get(`/v1/check?ticker=MSFT&side=sell&at=${instants.afterSecond}`)).body.restricted).toBe(
+      true,
+    );
     expect((await p.get(`/v1/check?ticker=IBM&at=${instants.afterFirst}`)).body.restricted).toBe(false);
     expect((await p.get('/v1/check?ticker=IBM')).body).toMatchObject({ restricted: true, list_version: 2 });
   });
@@ -47,9 +64,16 @@ describe('the list at any past instant', () => {
   it('lists the instruments as they were, with inactive ones on request', async () => {
     const then = await p.get(`/v1/restricted?at=${instants.afterFirst}`);
     expect(then.body.count).toBe(4);
-    expect(then.body.instruments.map((i: { ticker: string }) => i.ticker)).toEqual(['AAPL', 'MSFT', 'NVDA', 'TSLA']);
+    expect(then.body.instruments.map((i: { ticker: string }) => i.ticker)).toEqual([
+      'AAPL',
+      'MSFT',
+      'NVDA',
+      'TSLA',
+    ]);
     const now = await p.get('/v1/restricted?include_inactive=true');
-    expect(now.body.instruments.map((i: { ticker: string; is_active: boolean }) => [i.ticker, i.is_active])).toEqual([
+    expect(
+      now.body.instruments.map((i: { ticker: string; is_active: boolean }) => [i.ticker, i.is_active]),
+    ).toEqual([
       ['AAPL', true],
       ['IBM', true],
       ['MSFT', true],
@@ -77,7 +101,13 @@ describe('the list at any past instant', () => {
       ['removed', 'NVDA'],
     ]);
     const msft = body.changes.find((c: { ticker: string }) => c.ticker === 'MSFT');
-    expect(msft).toMatchObject({ page_id: DEMO_PAGE_ID, page_version: 2, edited_by: 'Dan Desk', before: { restriction_type: 'buy_only' }, after: { restriction_type: 'full' } });
+    expect(msft).toMatchObject({
+      page_id: DEMO_PAGE_ID,
+      page_version: 2,
+      edited_by: 'Dan Desk',
+      before: { restriction_type: 'buy_only' },
+      after: { restriction_type: 'full' },
+    });
     const all = (await p.get('/v1/restricted/changes?limit=100')).body.changes;
     expect(all).toHaveLength(7);
     expect(all.at(-1)).toMatchObject({ change: 'added', edited_by: 'Carol Compliance', page_version: 1 });
@@ -85,7 +115,13 @@ describe('the list at any past instant', () => {
 
   it('lists the runs newest first with their counts and a link to the Temporal UI', async () => {
     const { body } = await p.get('/v1/sync/runs?limit=5');
-    expect(body.runs.map((r: { added: number; removed: number; modified: number }) => [r.added, r.removed, r.modified])).toEqual([
+    expect(
+      body.runs.map((r: { added: number; removed: number; modified: number }) => [
+        r.added,
+        r.removed,
+        r.modified,
+      ]),
+    ).toEqual([
       [1, 1, 1],
       [4, 0, 0],
     ]);

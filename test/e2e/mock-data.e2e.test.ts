@@ -16,7 +16,12 @@ describe('USE_MOCK_DATA', () => {
   beforeAll(async () => {
     file = join(await mkdtemp(join(tmpdir(), 'rls-mock-')), 'restricted_instruments.json');
     await writeFile(file, await readFile(SEED, 'utf8'));
-    p = await startPipeline({ USE_MOCK_DATA: 'true', MOCK_DATA_PATH: file, CONFLUENCE_URL: '', RESTRICTED_INSTRUMENTS_PAGE_URL: '' });
+    p = await startPipeline({
+      USE_MOCK_DATA: 'true',
+      MOCK_DATA_PATH: file,
+      CONFLUENCE_URL: '',
+      RESTRICTED_INSTRUMENTS_PAGE_URL: '',
+    });
   });
   afterAll(() => p.stop());
 
@@ -27,19 +32,29 @@ describe('USE_MOCK_DATA', () => {
     expect(await p.activeTickers()).toEqual(seed.map((entry) => entry.ticker).sort());
     expect(p.confluence.requests).toHaveLength(0);
     const msft = await p.get('/v1/check?ticker=MSFT&side=buy');
-    expect(msft.body).toMatchObject({ restricted: true, matches: [{ restriction_type: 'buy_only', isin: 'US5949181045' }] });
+    expect(msft.body).toMatchObject({
+      restricted: true,
+      matches: [{ restriction_type: 'buy_only', isin: 'US5949181045' }],
+    });
   });
 
   it('applies an edit of the file as a diff (this one large enough to need an approval)', async () => {
     await writeFile(
       file,
       JSON.stringify([
-        { ticker: 'aapl us equity', isin: 'us0378331005', reason: 'Inside information', restriction_type: 'full' },
+        {
+          ticker: 'aapl us equity',
+          isin: 'us0378331005',
+          reason: 'Inside information',
+          restriction_type: 'full',
+        },
         { ticker: 'IBM', isin: null, reason: 'New mandate', restriction_type: 'sell_only' },
       ]),
     );
     const handle = await p.startSync();
-    await waitFor('the run to be held', async () => ((await p.get('/v1/sync/status')).body.status === 'awaiting_approval' ? true : undefined));
+    await waitFor('the run to be held', async () =>
+      (await p.get('/v1/sync/status')).body.status === 'awaiting_approval' ? true : undefined,
+    );
     expect((await p.post(`/v1/sync/runs/${handle.workflowId}/approve`)).status).toBe(202);
     expect(await handle.result()).toMatchObject({ added: 1, modified: 1, removed: 4 });
     expect(await p.activeTickers()).toEqual(['AAPL US', 'IBM']);

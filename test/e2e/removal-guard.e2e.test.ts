@@ -32,13 +32,25 @@ describe('removal guard', () => {
 
   it('holds an emptied page, keeps answering from the current list, and applies nothing on reject', async () => {
     const { handle, status } = await holdEmptiedPage();
-    expect(status.message).toMatch(/^Sync awaiting approval - the sync would remove every instrument on the list \(4\); checks keep using cached data from /);
+    expect(status.message).toMatch(
+      /^Sync awaiting approval - the sync would remove every instrument on the list \(4\); checks keep using cached data from /,
+    );
     expect(status.current_run).toMatchObject({ workflow_id: handle.workflowId, status: 'awaiting_approval' });
     expect((await p.get('/v1/check?ticker=AAPL')).body.restricted).toBe(true);
-    expect(await handle.query('stage')).toMatch(/^Waiting for an operator: the sync would remove every instrument/);
+    expect(await handle.query('stage')).toMatch(
+      /^Waiting for an operator: the sync would remove every instrument/,
+    );
 
     const rejected = await p.post(`/v1/sync/runs/${handle.workflowId}/reject`);
-    expect(rejected).toEqual({ status: 202, body: { workflow_id: handle.workflowId, run_id: handle.firstExecutionRunId, decision: 'rejected', by: 'ops-alice' } });
+    expect(rejected).toEqual({
+      status: 202,
+      body: {
+        workflow_id: handle.workflowId,
+        run_id: handle.firstExecutionRunId,
+        decision: 'rejected',
+        by: 'ops-alice',
+      },
+    });
     const error = await handle.result().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WorkflowFailedError);
     expect(((error as WorkflowFailedError).cause as { type?: string }).type).toBe('RemovalRejected');
@@ -47,7 +59,11 @@ describe('removal guard', () => {
     const after = (await p.get('/v1/sync/status')).body;
     expect(after.status).toBe('failed');
     expect(after.message).toMatch(/^Sync failed - using cached data from /);
-    expect(after.last_error).toEqual({ code: 'RemovalRejected', message: 'rejected by ops-alice: the sync would remove every instrument on the list (4); nothing applied' });
+    expect(after.last_error).toEqual({
+      code: 'RemovalRejected',
+      message:
+        'rejected by ops-alice: the sync would remove every instrument on the list (4); nothing applied',
+    });
     const run = (await p.get('/v1/sync/runs?limit=1')).body.runs[0];
     expect(run.decision).toMatchObject({ decision: 'rejected', by: 'ops-alice' });
   });
@@ -58,7 +74,11 @@ describe('removal guard', () => {
     expect(await handle.result()).toMatchObject({ removed: 4, added: 0 });
     expect(await p.activeTickers()).toEqual([]);
     const run = (await p.get('/v1/sync/runs?limit=1')).body.runs[0];
-    expect(run).toMatchObject({ status: 'succeeded', decision: { decision: 'approved', by: 'ops-alice' }, removed: 4 });
+    expect(run).toMatchObject({
+      status: 'succeeded',
+      decision: { decision: 'approved', by: 'ops-alice' },
+      removed: 4,
+    });
   });
 
   it('applies nothing when nobody answers in time, and says so', async () => {
@@ -66,17 +86,25 @@ describe('removal guard', () => {
     const error = await handle.result().catch((e: unknown) => e);
     expect(((error as WorkflowFailedError).cause as { type?: string }).type).toBe('ApprovalTimedOut');
     expect(await p.activeTickers()).toEqual(ALL_TICKERS);
-    expect((await p.get('/v1/sync/status')).body.last_error.message).toMatch(/^nobody approved within \d+ min: the sync would remove every instrument/);
+    expect((await p.get('/v1/sync/status')).body.last_error.message).toMatch(
+      /^nobody approved within \d+ min: the sync would remove every instrument/,
+    );
   });
 
   it('does not hold a small removal', async () => {
-    p.confluence.putPage({ id: DEMO_PAGE_ID, title: DEMO_PAGE_TITLE, storage: DEMO_PAGE_STORAGE.replace(/<tr><td><p>NVDA<\/p>.*?<\/tr>\n/, '') });
+    p.confluence.putPage({
+      id: DEMO_PAGE_ID,
+      title: DEMO_PAGE_TITLE,
+      storage: DEMO_PAGE_STORAGE.replace(/<tr><td><p>NVDA<\/p>.*?<\/tr>\n/, ''),
+    });
     expect(await p.runSync()).toMatchObject({ removed: 1 });
   });
 
   it('refuses decisions without an admin token, on unknown runs and on runs not held', async () => {
     const { handle } = await holdEmptiedPage();
-    expect((await p.post(`/v1/sync/runs/${handle.workflowId}/approve`, undefined, p.tokens.read)).body.error.code).toBe('forbidden');
+    expect(
+      (await p.post(`/v1/sync/runs/${handle.workflowId}/approve`, undefined, p.tokens.read)).body.error.code,
+    ).toBe('forbidden');
     expect((await p.post(`/v1/sync/runs/${handle.workflowId}/approve`, undefined, null)).status).toBe(403);
     expect((await p.post('/v1/sync/runs/no-such-run/approve')).status).toBe(404);
     await p.post(`/v1/sync/runs/${handle.workflowId}/reject`);
@@ -89,9 +117,16 @@ describe('removal guard', () => {
     p.confluence.putPage({ id: DEMO_PAGE_ID, title: DEMO_PAGE_TITLE, storage: EMPTIED_PAGE });
     const held = await p.post('/v1/sync?wait=true');
     expect(held.status).toBe(200);
-    expect(held.body).toMatchObject({ status: 'awaiting_approval', held_reason: expect.stringContaining('every instrument'), requested_by: 'ops-alice' });
+    expect(held.body).toMatchObject({
+      status: 'awaiting_approval',
+      held_reason: expect.stringContaining('every instrument'),
+      requested_by: 'ops-alice',
+    });
     expect((await p.post(`/v1/sync/runs/${held.body.workflow_id}/reject`)).status).toBe(202);
-    await p.client.workflow.getHandle(held.body.workflow_id, held.body.run_id).result().catch(() => undefined);
+    await p.client.workflow
+      .getHandle(held.body.workflow_id, held.body.run_id)
+      .result()
+      .catch(() => undefined);
     expect(await p.activeTickers()).toEqual(ALL_TICKERS);
   });
 });

@@ -28,7 +28,14 @@ describe('sync pipeline end to end', () => {
   it('first sync loads the page into Postgres and checks answer from it', async () => {
     p.confluence.putPage({ id: DEMO_PAGE_ID, title: DEMO_PAGE_TITLE, storage: DEMO_PAGE_STORAGE });
     const result = await runSync();
-    expect(result).toMatchObject({ status: 'succeeded', added: 4, removed: 0, modified: 0, unchanged: 0, listVersion: 1 });
+    expect(result).toMatchObject({
+      status: 'succeeded',
+      added: 4,
+      removed: 0,
+      modified: 0,
+      unchanged: 0,
+      listVersion: 1,
+    });
     expect(result.pages).toEqual([
       expect.objectContaining({ id: DEMO_PAGE_ID, title: DEMO_PAGE_TITLE, version: 1 }),
     ]);
@@ -36,7 +43,12 @@ describe('sync pipeline end to end', () => {
 
     const aapl = await get('/v1/check?ticker=aapl');
     expect(aapl.status).toBe(200);
-    expect(aapl.body).toMatchObject({ restricted: true, severity: 'CRITICAL', stale: false, list_version: 1 });
+    expect(aapl.body).toMatchObject({
+      restricted: true,
+      severity: 'CRITICAL',
+      stale: false,
+      list_version: 1,
+    });
     expect(aapl.body.matches).toEqual([
       {
         ticker: 'AAPL',
@@ -51,7 +63,10 @@ describe('sync pipeline end to end', () => {
     const ibm = await get('/v1/check?ticker=IBM');
     expect(ibm.body).toMatchObject({ restricted: false, severity: 'NONE', matches: [] });
     const byIsin = await get('/v1/check?isin=us5949181045&side=buy');
-    expect(byIsin.body).toMatchObject({ restricted: true, matches: [expect.objectContaining({ ticker: 'MSFT' })] });
+    expect(byIsin.body).toMatchObject({
+      restricted: true,
+      matches: [expect.objectContaining({ ticker: 'MSFT' })],
+    });
     // MSFT is buy-only: selling it is allowed.
     expect((await get('/v1/check?ticker=MSFT&side=sell')).body.restricted).toBe(false);
 
@@ -61,7 +76,10 @@ describe('sync pipeline end to end', () => {
   });
 
   it('an edit of the page deactivates a removed instrument and records a modification', async () => {
-    const edited = DEMO_PAGE_STORAGE.replace(/<tr><td><p>NVDA<\/p>.*?<\/tr>\n/, '').replace('Research blackout', 'Research blackout until results');
+    const edited = DEMO_PAGE_STORAGE.replace(/<tr><td><p>NVDA<\/p>.*?<\/tr>\n/, '').replace(
+      'Research blackout',
+      'Research blackout until results',
+    );
     expect(edited).not.toContain('NVDA');
     p.confluence.putPage({ id: DEMO_PAGE_ID, title: DEMO_PAGE_TITLE, storage: edited });
 
@@ -71,7 +89,10 @@ describe('sync pipeline end to end', () => {
     const nvda = await p.database.db('restricted_instruments').where({ ticker: 'NVDA' }).first();
     expect(nvda.is_active).toBe(false); // kept, never deleted
 
-    const changes = await p.database.db('instrument_changes').where({ run_id: result.runId }).orderBy('change');
+    const changes = await p.database
+      .db('instrument_changes')
+      .where({ run_id: result.runId })
+      .orderBy('change');
     expect(changes.map((c) => [c.change, c.ticker, c.page_version])).toEqual([
       ['modified', 'TSLA', 2],
       ['removed', 'NVDA', 2],

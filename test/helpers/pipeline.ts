@@ -56,7 +56,11 @@ export interface Pipeline {
  */
 export async function startPipeline(
   overrides: Record<string, string> | ((confluence: FakeConfluence) => Record<string, string>) = {},
-  options: { confluenceTimeoutMs?: number; wrapActivities?: (activities: SyncActivities) => SyncActivities; worker?: boolean } = {},
+  options: {
+    confluenceTimeoutMs?: number;
+    wrapActivities?: (activities: SyncActivities) => SyncActivities;
+    worker?: boolean;
+  } = {},
 ): Promise<Pipeline> {
   const database = await createTestDatabase();
   const confluence = await startFakeConfluence();
@@ -87,7 +91,12 @@ export async function startPipeline(
         ? {}
         : {
             source: createConfluenceListSource(
-              createConfluenceReader({ url: confluence.url, username: confluence.username, apiToken: confluence.apiToken, timeoutMs: options.confluenceTimeoutMs }),
+              createConfluenceReader({
+                url: confluence.url,
+                username: confluence.username,
+                apiToken: confluence.apiToken,
+                timeoutMs: options.confluenceTimeoutMs,
+              }),
               { refs: config.pages, cql: config.cql },
             ),
           }),
@@ -153,13 +162,18 @@ export async function startPipeline(
       workers.push(await startWorker());
     },
     get: async (path, token = TOKENS.admin) => {
-      const response = await fetch(`${api}${path}`, { headers: token === null ? {} : { authorization: `Bearer ${token}` } });
+      const response = await fetch(`${api}${path}`, {
+        headers: token === null ? {} : { authorization: `Bearer ${token}` },
+      });
       return { status: response.status, body: await response.json() };
     },
     post: async (path, body, token = TOKENS.admin) => {
       const response = await fetch(`${api}${path}`, {
         method: 'POST',
-        headers: { ...(token === null ? {} : { authorization: `Bearer ${token}` }), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: {
+          ...(token === null ? {} : { authorization: `Bearer ${token}` }),
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
       return { status: response.status, body: await response.json() };
@@ -169,7 +183,10 @@ export async function startPipeline(
       return rows.map((row) => row.ticker);
     },
     stop: async () => {
-      await client.schedule.getHandle(scheduleId).delete().catch(() => undefined);
+      await client.schedule
+        .getHandle(scheduleId)
+        .delete()
+        .catch(() => undefined);
       await stopServer(server);
       for (const worker of workers) await worker.stop();
       await checkIndex.stop();

@@ -1,7 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { countDiff, describeDiffCounts, diffInstruments, type DesiredInstrument, type StoredInstrument } from '../../src/sync/diff.ts';
+import {
+  countDiff,
+  describeDiffCounts,
+  diffInstruments,
+  type DesiredInstrument,
+  type StoredInstrument,
+} from '../../src/sync/diff.ts';
 
-function want(ticker: string | null, isin: string | null, extra: Partial<DesiredInstrument> = {}): DesiredInstrument {
+function want(
+  ticker: string | null,
+  isin: string | null,
+  extra: Partial<DesiredInstrument> = {},
+): DesiredInstrument {
   return {
     ticker,
     isin,
@@ -15,7 +25,11 @@ function want(ticker: string | null, isin: string | null, extra: Partial<Desired
   };
 }
 let nextId = 1;
-function row(ticker: string | null, isin: string | null, extra: Partial<StoredInstrument> = {}): StoredInstrument {
+function row(
+  ticker: string | null,
+  isin: string | null,
+  extra: Partial<StoredInstrument> = {},
+): StoredInstrument {
   return { ...want(ticker, isin), id: nextId++, is_active: true, ...extra };
 }
 
@@ -30,7 +44,9 @@ describe('diffInstruments', () => {
     const aapl = row('AAPL', null);
     const diff = diffInstruments([aapl], [want('MSFT', null)]);
     expect(diff.added.map((a) => a.after.ticker)).toEqual(['MSFT']);
-    expect(diff.removed).toEqual([{ id: aapl.id, before: expect.objectContaining({ ticker: 'AAPL' }), sourcePageId: '1' }]);
+    expect(diff.removed).toEqual([
+      { id: aapl.id, before: expect.objectContaining({ ticker: 'AAPL' }), sourcePageId: '1' },
+    ]);
   });
 
   it.each([
@@ -49,7 +65,10 @@ describe('diffInstruments', () => {
   it('matches by ISIN when the ticker changed, and by ticker when an ISIN is added', () => {
     const byIsin = row('FB', 'US30303M1027');
     const byTicker = row('AAPL', null);
-    const diff = diffInstruments([byIsin, byTicker], [want('META', 'US30303M1027'), want('AAPL', 'US0378331005')]);
+    const diff = diffInstruments(
+      [byIsin, byTicker],
+      [want('META', 'US30303M1027'), want('AAPL', 'US0378331005')],
+    );
     expect(diff.modified.map((m) => m.id).sort()).toEqual([byIsin.id, byTicker.id].sort());
     expect(countDiff(diff).added + countDiff(diff).removed).toBe(0);
   });

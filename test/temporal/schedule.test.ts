@@ -11,14 +11,21 @@ describe('ensureSchedule', () => {
   let client: Client;
   const scheduleId = `schedule-test-${randomUUID()}`;
   const configFor = (interval: string) =>
-    loadConfig({ USE_MOCK_DATA: 'true', RESTRICTED_LIST_SYNC_INTERVAL_MINUTES: interval, TEMPORAL_TASK_QUEUE: 'schedule-test' });
+    loadConfig({
+      USE_MOCK_DATA: 'true',
+      RESTRICTED_LIST_SYNC_INTERVAL_MINUTES: interval,
+      TEMPORAL_TASK_QUEUE: 'schedule-test',
+    });
 
   beforeAll(async () => {
     connection = await Connection.connect({ address: inject('temporalAddress') });
     client = new Client({ connection });
   });
   afterAll(async () => {
-    await client.schedule.getHandle(scheduleId).delete().catch(() => {});
+    await client.schedule
+      .getHandle(scheduleId)
+      .delete()
+      .catch(() => {});
     await connection.close();
   });
 
@@ -27,7 +34,11 @@ describe('ensureSchedule', () => {
     const description = await client.schedule.getHandle(scheduleId).describe();
     expect(description.spec.intervals?.map((interval) => interval.every)).toEqual([3_600_000]);
     expect(description.policies.overlap).toBe(ScheduleOverlapPolicy.SKIP);
-    expect(description.action).toMatchObject({ type: 'startWorkflow', workflowType: WORKFLOW_TYPE, taskQueue: 'schedule-test' });
+    expect(description.action).toMatchObject({
+      type: 'startWorkflow',
+      workflowType: WORKFLOW_TYPE,
+      taskQueue: 'schedule-test',
+    });
   });
 
   it('is safe to run again and applies a changed interval', async () => {
