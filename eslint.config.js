@@ -1,3 +1,4 @@
+import { builtinModules } from 'node:module';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -27,6 +28,7 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
+          paths: builtinModules.map((name) => ({ name, message: 'no Node APIs in workflows' })),
           patterns: [
             { group: ['node:*'], message: 'no Node APIs in workflows' },
             {
@@ -34,13 +36,19 @@ export default tseslint.config(
                 'knex',
                 'pg',
                 'cheerio',
+                'htmlparser2',
+                'domhandler',
                 'confluence.js',
                 'express',
                 'pino',
+                '@temporalio/worker',
+                '@temporalio/client',
+                '@temporalio/activity',
                 '**/src/db/**',
                 '**/src/api/**',
                 '**/src/confluence/**',
                 '**/src/parser/**',
+                '**/src/dev/**',
               ],
               message: 'workflows orchestrate; I/O belongs in activities',
             },
