@@ -1,32 +1,32 @@
 import { ApplicationFailure, log } from '@temporalio/activity';
-import type { Knex } from 'knex';
 import {
   ConfluenceAuthError,
   ConfluenceNotFoundError,
   ConfluenceRateLimitError,
 } from '../src/confluence/client.ts';
-import type { InstrumentStore } from '../src/db/instruments.ts';
-import type { StoredPage, SyncRunStore } from '../src/db/sync-runs.ts';
-import type { ParseWarning } from '../src/parser/types.ts';
+import type {
+  DesiredInstrument,
+  PageVersionRef,
+  ParseWarning,
+  StoredPage,
+  SyncTrigger,
+} from '../src/domain/index.ts';
+import type { Stores } from '../src/stores/types.ts';
 import type {
   ApplyStepResult,
   DiffStepResult,
   FetchResult,
-  PageVersionRef,
   ParseStepResult,
   RunRef,
   SyncFailureType,
-  SyncTrigger,
-} from '../src/shared.ts';
-import { countDiff, describeDiffCounts, diffInstruments, type DesiredInstrument } from '../src/sync/diff.ts';
+} from '../src/temporal/contract.ts';
+import { countDiff, describeDiffCounts, diffInstruments } from '../src/sync/diff.ts';
 import { removalGuard } from '../src/sync/guard.ts';
 import { readList } from '../src/sync/read-list.ts';
 import { MockDataError, type FetchedPage, type ListSource } from '../src/sync/sources.ts';
 
 export interface ActivityDeps {
-  db: Knex;
-  runs: SyncRunStore;
-  instruments: InstrumentStore;
+  stores: Pick<Stores, 'runs' | 'claimChecks' | 'instruments' | 'withApplyLock'>;
   source: ListSource;
   /** RESTRICTED_LIST_MAX_REMOVAL_PERCENT */
   maxRemovalPercent: number;
@@ -34,9 +34,6 @@ export interface ActivityDeps {
 
 /** How many changed identifiers a run records in its search attribute (the change log has all). */
 const MAX_SEARCHABLE_CHANGES = 50;
-
-/** Serialises applies across every worker process: one sync changes the list at a time. */
-const APPLY_LOCK_KEY = 'restricted-list-sync:apply';
 
 function finalFailure(type: SyncFailureType, message: string, cause?: Error): ApplicationFailure {
   return ApplicationFailure.create({ type, message, nonRetryable: true, ...(cause ? { cause } : {}) });
@@ -69,18 +66,19 @@ interface ParsedArtifact {
 }
 
 export function createActivities(deps: ActivityDeps) {
-  const { db, runs, instruments, source, maxRemovalPercent } = deps;
+  const { stores, source, maxRemovalPercent } = deps;
+  const { runs, claimChecks, instruments } = stores;
 
   return {
     /** Records the run, downloads the page(s) and keeps their bodies in Postgres. */
     async fetchPages(input: RunRef & { trigger: SyncTrigger; requestedBy?: string }): Promise<FetchResult> {
-      await runs.startRun({
+      await runs.start({
         id: input.runId,
         workflowId: input.workflowId,
         trigger: input.trigger,
         requestedBy: input.requestedBy ?? null,
       });
-      const stored = await runs.latestStoredPages();
+      const stored = await claimChecks.latestStoredPages();
       let fetched: FetchedPage[];
       try {
         fetched = await source.fetchPages(stored?.versions ?? new Map());
@@ -89,7 +87,7 @@ export function createActivities(deps: ActivityDeps) {
       }
       const fresh = fetched.filter((page): page is StoredPage => !('unchanged' in page));
       const reusedIds = fetched.filter((page) => 'unchanged' in page).map((page) => page.id);
-      const pages = await runs.savePages(
+      const pages = await claimChecks.savePages(
         input.runId,
         fresh,
         stored === null ? null : { fromRunId: stored.runId, ids: reusedIds },
@@ -103,23 +101,23 @@ export function createActivities(deps: ActivityDeps) {
 
     /** Parses every fetched page and merges them into one list. A page with no list table fails the run. */
     async parsePages(input: RunRef): Promise<ParseStepResult> {
-      const result = readList(await runs.loadPages(input.runId));
+      const result = readList(await claimChecks.loadPages(input.runId));
       await runs.saveWarnings(input.runId, result.warnings);
       if (!result.ok) throw finalFailure(result.code, result.message);
       const artifact: ParsedArtifact = { instruments: result.instruments, warnings: result.warnings };
-      await runs.saveArtifact(input.runId, 'parsed', artifact);
+      await claimChecks.saveArtifact(input.runId, 'parsed', artifact);
       const summary = `Parsed ${artifact.instruments.length} instruments, ${result.warnings.length} warnings`;
       return { instrumentCount: artifact.instruments.length, warningCount: result.warnings.length, summary };
     },
 
     /** Compares the parsed list with the cache and applies the removal guard; nothing is written to the cache. */
     async diffList(input: RunRef): Promise<DiffStepResult> {
-      const { instruments: desired } = await runs.loadArtifact<ParsedArtifact>(input.runId, 'parsed');
+      const { instruments: desired } = await claimChecks.loadArtifact<ParsedArtifact>(input.runId, 'parsed');
       const stored = await instruments.listAll();
       const counts = countDiff(diffInstruments(stored, desired));
       const activeBefore = stored.filter((row) => row.is_active).length;
       const held = removalGuard(counts.removed, activeBefore, maxRemovalPercent);
-      await runs.saveArtifact(input.runId, 'diff', { ...counts, activeBefore, held });
+      await claimChecks.saveArtifact(input.runId, 'diff', { ...counts, activeBefore, held });
       const summary = `Diff: ${describeDiffCounts(counts)}${held === null ? '' : ` — held for approval: ${held}`}`;
       return { ...counts, activeBefore, held, summary };
     },
@@ -131,11 +129,10 @@ export function createActivities(deps: ActivityDeps) {
      */
     async applyDiff(input: RunRef & { approvedBy: string | null }): Promise<ApplyStepResult> {
       const started = performance.now();
-      const { instruments: desired } = await runs.loadArtifact<ParsedArtifact>(input.runId, 'parsed');
-      const pages = await runs.loadPageEditors(input.runId);
-      return db.transaction(async (trx) => {
-        await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [APPLY_LOCK_KEY]);
-        const run = await runs.getRun(input.runId, trx);
+      const { instruments: desired } = await claimChecks.loadArtifact<ParsedArtifact>(input.runId, 'parsed');
+      const pages = await claimChecks.loadPageEditors(input.runId);
+      return stores.withApplyLock(async (tx) => {
+        const run = await tx.runs.get(input.runId);
         if (run?.status === 'succeeded') {
           const counts = {
             added: run.added ?? 0,
@@ -151,7 +148,7 @@ export function createActivities(deps: ActivityDeps) {
             summary: `Already applied: ${describeDiffCounts(counts)}`,
           };
         }
-        const stored = await instruments.listAll(trx);
+        const stored = await tx.instruments.listAll();
         const diff = diffInstruments(stored, desired);
         const counts = countDiff(diff);
         if (input.approvedBy === null) {
@@ -166,30 +163,29 @@ export function createActivities(deps: ActivityDeps) {
               `the list changed since the diff and ${held}; nothing applied, the next run will ask again`,
             );
         }
-        const previousVersion = await runs.currentListVersion(trx);
+        const previousVersion = await tx.runs.currentListVersion();
         const changed = counts.added + counts.removed + counts.modified > 0;
         const listVersion = previousVersion === null ? 1 : changed ? previousVersion + 1 : previousVersion;
         // The database's clock stamps the changes and the run alike, so `at=` queries from any
         // process agree on when this list version took effect.
-        const appliedAt = (await trx.raw<{ rows: { now: Date }[] }>('SELECT clock_timestamp() AS now'))
-          .rows[0]!.now;
+        const appliedAt = await tx.now();
         if (changed) {
-          await instruments.applyDiff(trx, diff, {
+          await tx.instruments.applyDiff(diff, {
             runId: input.runId,
             listVersion,
             at: appliedAt,
             pages,
           });
         }
-        await runs.markSucceeded(trx, input.runId, {
+        await tx.runs.markSucceeded(input.runId, {
           ...counts,
           listVersion,
           instrumentCount: desired.length,
           approvedBy: input.approvedBy,
           appliedAt,
         });
-        await runs.notifyListChanged(trx, listVersion);
-        await runs.pruneClaimChecks(trx);
+        await tx.notifyListChanged(listVersion);
+        await tx.claimChecks.prune();
         const durationMs = Math.round(performance.now() - started);
         const changedInstruments = [
           ...diff.added.map((a) => a.after),
@@ -225,7 +221,7 @@ export function createActivities(deps: ActivityDeps) {
         decision?: { decision: 'rejected' | 'expired'; by: string | null };
       },
     ): Promise<void> {
-      await runs.startRun({ id: input.runId, workflowId: input.workflowId, trigger: input.trigger });
+      await runs.start({ id: input.runId, workflowId: input.workflowId, trigger: input.trigger });
       await runs.markFailed(input.runId, {
         code: input.code,
         message: input.message,

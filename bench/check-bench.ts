@@ -18,19 +18,14 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import autocannon from 'autocannon';
 import express from 'express';
-import { createApp } from '../src/api/app.ts';
-import { createCheckIndex } from '../src/api/check-index.ts';
-import { createMetrics } from '../src/api/metrics.ts';
+import type { syncRestrictedList } from '../workflows/index.ts';
 import { startServer, stopServer } from '../src/api/server.ts';
+import { buildApi, buildWorker, createStores } from '../src/composition.ts';
 import { loadConfig } from '../src/config.ts';
-import { createHistoryStore } from '../src/db/history.ts';
-import { createInstrumentStore } from '../src/db/instruments.ts';
 import { createDb } from '../src/db/knex.ts';
-import { createSyncRunStore } from '../src/db/sync-runs.ts';
 import { createLogger } from '../src/logger.ts';
 import { isinCheckDigit } from '../src/parser/normalise.ts';
-import { WORKFLOW_TYPE, type SyncWorkflowInput, type SyncWorkflowResult } from '../src/shared.ts';
-import { createSyncWorker } from '../src/worker.ts';
+import { WORKFLOW_TYPE } from '../src/temporal/contract.ts';
 import { startBenchInfra } from './infra.ts';
 import { generateListPage } from './generate-page.ts';
 
@@ -182,17 +177,12 @@ async function serve(): Promise<void> {
   const config = loadConfig(process.env);
   const db = createDb(databaseUrl);
   const logger = createLogger({ name: 'bench-api' });
-  const checkIndex = createCheckIndex({ db, databaseUrl, onError: (message) => logger.error(message) });
-  await checkIndex.start();
-  const api = createApp({
-    checkIndex,
+  const { app: api, checkIndex } = buildApi({
     config,
-    runs: createSyncRunStore(db),
-    instruments: createInstrumentStore(db),
-    history: createHistoryStore(db),
+    stores: createStores({ db, url: databaseUrl }),
     logger,
-    metrics: createMetrics({ db, checkIndex }),
   });
+  await checkIndex.start();
   const bare = express();
   bare.disable('x-powered-by');
   bare.get('/v1/check', (_req, res) => {
@@ -268,17 +258,22 @@ export async function benchCheck(): Promise<CheckBenchResult> {
     const config = loadConfig(env);
 
     const nativeConnection = await NativeConnection.connect({ address: temporal.address });
-    const worker = await createSyncWorker({ config, db, connection: nativeConnection });
+    const worker = await buildWorker({
+      config,
+      stores: createStores({ db, url: postgres.url }),
+      connection: nativeConnection,
+    });
     const running = worker.run();
     const connection = await Connection.connect({ address: temporal.address });
     try {
-      const result = await new Client({ connection }).workflow.execute<
-        (input: SyncWorkflowInput) => Promise<SyncWorkflowResult>
-      >(WORKFLOW_TYPE, {
-        taskQueue: config.temporal.taskQueue,
-        workflowId: `bench-${randomUUID()}`,
-        args: [{ trigger: 'manual' }],
-      });
+      const result = await new Client({ connection }).workflow.execute<typeof syncRestrictedList>(
+        WORKFLOW_TYPE,
+        {
+          taskQueue: config.temporal.taskQueue,
+          workflowId: `bench-${randomUUID()}`,
+          args: [{ trigger: 'manual' }],
+        },
+      );
       if (result.added !== CHECK_BENCH.rows)
         throw new Error(`the sync added ${result.added}, expected ${CHECK_BENCH.rows}`);
     } finally {

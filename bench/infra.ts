@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Knex } from 'knex';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/db/embedded-postgres.ts';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/dev/embedded-postgres.ts';
 import { createDb, migrateToLatest } from '../src/db/knex.ts';
 import { startFakeConfluence, type FakeConfluence } from '../src/dev/fake-confluence.ts';
-import { startTemporalDevServer, type TemporalDevServer } from '../src/temporal/dev-server.ts';
+import { startTemporalDevServer, type TemporalDevServer } from '../src/dev/temporal-dev-server.ts';
 
 export interface BenchInfra {
   postgres: EmbeddedPostgres;

@@ -10,8 +10,9 @@ import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../src/config.ts';
 import { createConfluenceReader } from '../src/confluence/client.ts';
 import { parseRestrictedList } from '../src/parser/index.ts';
-import { WORKFLOW_TYPE, type SyncWorkflowInput, type SyncWorkflowResult } from '../src/shared.ts';
-import { createSyncWorker } from '../src/worker.ts';
+import type { syncRestrictedList } from '../workflows/index.ts';
+import { WORKFLOW_TYPE } from '../src/temporal/contract.ts';
+import { buildWorker, createStores } from '../src/composition.ts';
 import { startBenchInfra } from './infra.ts';
 import { generateListPage, ROWS } from './generate-page.ts';
 
@@ -54,20 +55,21 @@ export async function benchSync(rows = ROWS): Promise<SyncBenchResult> {
       throw new Error('the bench page did not parse to its rows');
 
     const nativeConnection = await NativeConnection.connect({ address: temporal.address });
-    const worker = await createSyncWorker({ config, db, connection: nativeConnection });
+    const worker = await buildWorker({
+      config,
+      stores: createStores({ db, url: postgres.url }),
+      connection: nativeConnection,
+    });
     const running = worker.run();
     const connection = await Connection.connect({ address: temporal.address });
     const client = new Client({ connection });
     const sync = async () => {
       const started = performance.now();
-      const result = await client.workflow.execute<(input: SyncWorkflowInput) => Promise<SyncWorkflowResult>>(
-        WORKFLOW_TYPE,
-        {
-          taskQueue,
-          workflowId: `bench-${randomUUID()}`,
-          args: [{ trigger: 'manual' }],
-        },
-      );
+      const result = await client.workflow.execute<typeof syncRestrictedList>(WORKFLOW_TYPE, {
+        taskQueue,
+        workflowId: `bench-${randomUUID()}`,
+        args: [{ trigger: 'manual' }],
+      });
       return { ms: performance.now() - started, result };
     };
     try {

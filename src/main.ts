@@ -21,7 +21,7 @@ try {
 
 const database = await openDatabase(config.databaseUrl, { onProgress: (line) => logger.info(line) });
 await assertMigrated(database.db);
-const service = await startService({ config, db: database.db, databaseUrl: database.url, roles, logger });
+const service = await startService({ config, database, roles, logger });
 
 let stopping = false;
 async function shutdown(signal: string) {

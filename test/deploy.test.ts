@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { CONFIG_VARIABLES } from '../src/config.ts';
-import { SEARCH_ATTRIBUTES } from '../src/shared.ts';
+import { SEARCH_ATTRIBUTES } from '../src/temporal/contract.ts';
 
 const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
 

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
-import { startEmbeddedPostgres } from '../src/db/embedded-postgres.ts';
-import { startTemporalDevServer } from '../src/temporal/dev-server.ts';
+import { startEmbeddedPostgres } from '../src/dev/embedded-postgres.ts';
+import { startTemporalDevServer } from '../src/dev/temporal-dev-server.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {

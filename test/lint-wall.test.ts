@@ -34,7 +34,7 @@ describe('the lint wall around workflows/', () => {
     const code = [
       "import { proxyActivities } from '@temporalio/workflow';",
       "import type { SyncActivities } from '../activities/index.ts';",
-      "import { SCHEDULE_ID } from '../src/shared.ts';",
+      "import { SCHEDULE_ID } from '../src/temporal/contract.ts';",
       'export const x = [proxyActivities, SCHEDULE_ID] as unknown as SyncActivities;',
     ].join('\n');
     expect(await violations(code)).toEqual([]);

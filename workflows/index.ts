@@ -11,14 +11,14 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SyncActivities } from '../activities/index.ts';
+import type { Decision } from '../src/domain/index.ts';
 import {
   approveSignal,
   rejectSignal,
   stageQuery,
-  type Decision,
   type SyncWorkflowInput,
   type SyncWorkflowResult,
-} from '../src/shared.ts';
+} from '../src/temporal/contract.ts';
 
 const DEFAULT_APPROVAL_TIMEOUT_MS = 24 * 60 * 60 * 1000;
 

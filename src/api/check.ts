@@ -1,6 +1,4 @@
-import type { StoredInstrument } from '../sync/diff.ts';
-
-export type Side = 'buy' | 'sell';
+import type { Side, StoredInstrument } from '../domain/index.ts';
 
 export interface CheckMatch {
   ticker: string | null;

@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Knex } from 'knex';
+import { RUN_STATUSES } from '../domain/index.ts';
+import type { RunStore } from '../stores/types.ts';
 import type { CheckIndex } from './check-index.ts';
 
 export type CheckResult = 'restricted' | 'not_restricted' | 'unavailable' | 'invalid' | 'error';
@@ -9,7 +10,7 @@ export type CheckResult = 'restricted' | 'not_restricted' | 'unavailable' | 'inv
  * list it answers from is healthy. Alert on rls_seconds_since_last_successful_sync and on
  * rls_checks_total{result="unavailable"}.
  */
-export function createMetrics(deps: { db: Knex; checkIndex?: CheckIndex }) {
+export function createMetrics(deps: { runs: RunStore; checkIndex?: CheckIndex }) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 
@@ -47,16 +48,7 @@ export function createMetrics(deps: { db: Knex; checkIndex?: CheckIndex }) {
     help: 'Seconds since the list was last confirmed by a successful sync (-1: never)',
     registers: [registry],
     async collect() {
-      const asOf =
-        deps.checkIndex?.snapshot()?.asOf ??
-        (
-          await deps
-            .db('sync_runs')
-            .where({ status: 'succeeded' })
-            .max<{ max: Date | null }>('finished_at as max')
-            .first()
-        )?.max ??
-        null;
+      const asOf = deps.checkIndex?.snapshot()?.asOf ?? (await deps.runs.appliedState()).asOf;
       this.set(asOf === null ? -1 : (Date.now() - new Date(asOf).getTime()) / 1000);
     },
   });
@@ -66,15 +58,9 @@ export function createMetrics(deps: { db: Knex; checkIndex?: CheckIndex }) {
     labelNames: ['status'] as const,
     registers: [registry],
     async collect() {
-      const rows: { status: string; count: number }[] = await deps
-        .db('sync_runs')
-        .select('status')
-        .count('* as count')
-        .groupBy('status');
+      const counts = await deps.runs.countByStatus();
       this.reset();
-      for (const status of ['running', 'awaiting_approval', 'succeeded', 'failed']) {
-        this.set({ status }, Number(rows.find((row) => row.status === status)?.count ?? 0));
-      }
+      for (const status of RUN_STATUSES) this.set({ status }, counts[status]);
     },
   });
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { RESTRICTION_TYPES } from '../parser/types.ts';
+import { RESTRICTION_TYPES } from '../domain/index.ts';
 
 /**
  * One schema per request and response of the HTTP API (contract, "HTTP API"). The OpenAPI

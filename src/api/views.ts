@@ -1,25 +1,22 @@
-import type { Client, WorkflowExecutionStatusName } from '@temporalio/client';
+import type { WorkflowExecutionStatusName } from '@temporalio/client';
 import type { Config } from '../config.ts';
-import type { HistoryStore } from '../db/history.ts';
-import type { CheckQuery, InstrumentStore } from '../db/instruments.ts';
-import type { SyncRunRow, SyncRunStore } from '../db/sync-runs.ts';
-import { approveSignal, rejectSignal, SCHEDULE_ID } from '../shared.ts';
-import type { StoredInstrument } from '../sync/diff.ts';
-import { triggerSync } from '../temporal/trigger.ts';
+import type { CheckQuery, Side, StoredInstrument, SyncRun } from '../domain/index.ts';
+import type { HistoryStore, InstrumentStore, RunStore } from '../stores/types.ts';
+import type { SyncControl } from '../temporal/sync-control.ts';
 import type { Principal } from './auth.ts';
-import { evaluateCheck, type Side } from './check.ts';
+import { evaluateCheck } from './check.ts';
 import type { CheckIndex } from './check-index.ts';
 import { HttpError, listUnavailable } from './errors.ts';
 
 export interface ViewDeps {
   config: Config;
-  runs: SyncRunStore;
+  runs: RunStore;
   instruments: InstrumentStore;
   history: HistoryStore;
+  /** The in-memory list checks answer from now. */
+  checkIndex: CheckIndex;
   /** Needed to start or decide runs; absent, those answer 503. */
-  temporal?: { client: Client; scheduleId?: string };
-  /** The in-memory list for checks now; absent, checks read the database. */
-  checkIndex?: CheckIndex;
+  syncControl?: SyncControl;
   clock?: () => Date;
 }
 
@@ -53,12 +50,12 @@ export function createViews(deps: ViewDeps) {
   const clock = deps.clock ?? (() => new Date());
   const isStale = (lastSuccess: Date | null, now: Date) =>
     lastSuccess === null || now.getTime() - lastSuccess.getTime() > config.staleAfterMinutes * 60_000;
-  const temporalUiUrl = (run: SyncRunRow) =>
+  const temporalUiUrl = (run: SyncRun) =>
     `${config.temporal.uiUrl}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(run.workflow_id)}/${encodeURIComponent(run.id)}/history`;
-  const temporal = () => {
-    if (!deps.temporal)
+  const control = () => {
+    if (!deps.syncControl)
       throw new HttpError(503, 'temporal_unavailable', 'this API process has no Temporal connection');
-    return { client: deps.temporal.client, scheduleId: deps.temporal.scheduleId ?? SCHEDULE_ID };
+    return deps.syncControl;
   };
   /** Answers checks now (from the cache) or at a past instant (rebuilt from the change log). */
   async function check(items: CheckItem[], at: Date | null) {
@@ -67,19 +64,13 @@ export function createViews(deps: ViewDeps) {
     let asOf: Date;
     let listVersion: number;
     let stale: boolean;
-    const snapshot = at === null ? deps.checkIndex?.snapshot() : undefined;
-    if (snapshot) {
-      if (snapshot.listVersion === null || snapshot.asOf === null) throw listUnavailable();
-      candidates = items.flatMap((item) => deps.checkIndex!.candidates(snapshot, item));
+    if (at === null) {
+      const snapshot = deps.checkIndex.snapshot();
+      if (snapshot === null || snapshot.listVersion === null || snapshot.asOf === null)
+        throw listUnavailable();
+      candidates = items.flatMap((item) => deps.checkIndex.candidates(snapshot, item));
       listVersion = snapshot.listVersion;
       asOf = snapshot.asOf;
-      stale = isStale(asOf, now);
-    } else if (at === null) {
-      const [version, lastSuccess] = await Promise.all([runs.currentListVersion(), runs.latestSuccess()]);
-      if (version === null || !lastSuccess?.finished_at) throw listUnavailable();
-      candidates = await instruments.findActiveMatchesMany(items);
-      listVersion = version;
-      asOf = lastSuccess.finished_at;
       stale = isStale(asOf, now);
     } else {
       const applied = await history.listVersionAt(at);
@@ -103,7 +94,7 @@ export function createViews(deps: ViewDeps) {
     }));
   }
 
-  const presentRun = (run: SyncRunRow) => ({
+  const presentRun = (run: SyncRun) => ({
     workflow_id: run.workflow_id,
     run_id: run.id,
     status: run.status,
@@ -131,12 +122,11 @@ export function createViews(deps: ViewDeps) {
    * A run still marked running or held in the database whose workflow Temporal has closed
    * (terminated, timed out) is reported as failed, with what Temporal says.
    */
-  async function reconcile(run: SyncRunRow): Promise<SyncRunRow> {
-    if ((run.status !== 'running' && run.status !== 'awaiting_approval') || !deps.temporal) return run;
+  async function reconcile(run: SyncRun): Promise<SyncRun> {
+    if ((run.status !== 'running' && run.status !== 'awaiting_approval') || !deps.syncControl) return run;
     let status: WorkflowExecutionStatusName;
     try {
-      status = (await deps.temporal.client.workflow.getHandle(run.workflow_id, run.id).describe()).status
-        .name;
+      status = await deps.syncControl.status(run.workflow_id, run.id);
     } catch {
       return run;
     }
@@ -157,7 +147,7 @@ export function createViews(deps: ViewDeps) {
     /** The sync status a person reads: the contract's words for each state. */
     async status() {
       const [latestRow, lastSuccess, instrumentCount] = await Promise.all([
-        runs.latestRun(),
+        runs.latest(),
         runs.latestSuccess(),
         instruments.countActive(),
       ]);
@@ -197,7 +187,7 @@ export function createViews(deps: ViewDeps) {
     },
 
     async runs(limit: number) {
-      const rows = await Promise.all((await history.runs(limit)).map(reconcile));
+      const rows = await Promise.all((await runs.recent(limit)).map(reconcile));
       return rows.map(presentRun);
     },
 
@@ -246,24 +236,18 @@ export function createViews(deps: ViewDeps) {
 
     /** Starts a sync now, or returns the one in progress; with `wait`, the finished run. */
     async trigger(principal: Principal, wait: boolean) {
-      const { client, scheduleId } = temporal();
-      const triggered = await triggerSync(client, scheduleId);
+      const syncControl = control();
+      const triggered = await syncControl.trigger();
       if (!triggered.alreadyRunning)
         await runs.recordManualTrigger(triggered.runId, triggered.workflowId, principal.name);
       if (!wait) return { finished: null, triggered };
       // Until the run ends — or is held for an operator, which may take a day: the caller gets the
       // held run (status awaiting_approval) rather than a request open for hours.
-      const ended = client.workflow
-        .getHandle(triggered.workflowId, triggered.runId)
-        .result()
-        .then(
-          () => true,
-          () => true,
-        );
+      const ended = syncControl.ended(triggered.workflowId, triggered.runId);
       let settled = false;
       void ended.then(() => (settled = true));
       for (;;) {
-        const run = await runs.getRun(triggered.runId);
+        const run = await runs.get(triggered.runId);
         if (run && (settled || run.status === 'awaiting_approval'))
           return { finished: presentRun(run), triggered };
         await Promise.race([ended, new Promise((resolve) => setTimeout(resolve, 250))]);
@@ -276,8 +260,8 @@ export function createViews(deps: ViewDeps) {
         (version) => ({ ok: true, listVersion: version }),
         (error: unknown) => ({ ok: false, listVersion: null, error: (error as Error).message }),
       );
-      const snapshot = deps.checkIndex?.snapshot();
-      const listVersion = deps.checkIndex ? (snapshot?.listVersion ?? null) : database.listVersion;
+      const snapshot = deps.checkIndex.snapshot();
+      const listVersion = snapshot?.listVersion ?? null;
       const ready = database.ok && listVersion !== null;
       return {
         ready,
@@ -289,7 +273,7 @@ export function createViews(deps: ViewDeps) {
 
     /** Approves or rejects a run held by the removal guard (a signal to its workflow). */
     async decide(workflowId: string, approve: boolean, principal: Principal) {
-      const [run] = await history.runsByWorkflowId(workflowId);
+      const [run] = await runs.byWorkflowId(workflowId);
       if (!run) throw new HttpError(404, 'run_not_found', `no sync run has workflow id ${workflowId}`);
       if (run.status !== 'awaiting_approval') {
         throw new HttpError(
@@ -298,10 +282,7 @@ export function createViews(deps: ViewDeps) {
           `run ${workflowId} is ${run.status}, not awaiting approval`,
         );
       }
-      const { client } = temporal();
-      await client.workflow
-        .getHandle(run.workflow_id, run.id)
-        .signal(approve ? approveSignal : rejectSignal, { by: principal.name });
+      await control().decide(run.workflow_id, run.id, approve, principal.name);
       return {
         workflow_id: run.workflow_id,
         run_id: run.id,

@@ -9,7 +9,7 @@ import { isValidIsin, normaliseIsin } from '../parser/normalise.ts';
 import { callApi, CliError, resolveTarget, type ApiResponse, type ApiTarget } from './api-client.ts';
 import { EXIT, usage } from './usage.ts';
 import type { CheckMatch } from '../api/check.ts';
-import type { RestrictionType } from '../parser/types.ts';
+import type { RestrictionType } from '../domain/index.ts';
 
 interface CheckAnswer {
   restricted: boolean;

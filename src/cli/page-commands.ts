@@ -4,10 +4,13 @@ import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, loadDotEnv } from '../config.ts';
 import { ConfluenceError } from '../confluence/client.ts';
-import type { StoredPage } from '../db/sync-runs.ts';
 import { parseRestrictedList } from '../parser/index.ts';
-import type { ParsedInstrument, ParseWarning } from '../parser/types.ts';
-import { COMPARED_FIELDS } from '../sync/diff.ts';
+import {
+  COMPARED_FIELDS,
+  type ParsedInstrument,
+  type ParseWarning,
+  type StoredPage,
+} from '../domain/index.ts';
 import { readList } from '../sync/read-list.ts';
 import { createListSource } from '../sync/sources.ts';
 import { usage } from './usage.ts';

@@ -1,5 +1,6 @@
 import { createV1Client, createV2Client, type V1Client, type V2Client } from 'confluence.js';
 import { ConfluenceNotFoundError, ConfluenceUnavailableError, toConfluenceError } from './errors.ts';
+import type { PageVersion } from '../domain/index.ts';
 import { parsePageRef, type PageRef } from './page-ref.ts';
 
 export {
@@ -21,13 +22,6 @@ export interface ConfluencePage {
   url: string | null;
   /** Storage format (XHTML with ac:/ri: elements). */
   storage: string;
-}
-
-/** What a version check returns: enough to decide whether the body must be downloaded again. */
-export interface PageVersion {
-  id: string;
-  title: string;
-  version: number;
 }
 
 /** The narrow interface the activities and the CLI depend on. */

@@ -1,6 +1,5 @@
 import { fileURLToPath } from 'node:url';
 import type { Knex } from 'knex';
-import { defaultDataDir, startEmbeddedPostgres } from './embedded-postgres.ts';
 import { createDb, migrateToLatest } from './knex.ts';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -25,6 +24,8 @@ export async function openDatabase(
     const db = createDb(databaseUrl, options.pool);
     return { db, url: databaseUrl, embedded: false, close: () => db.destroy() };
   }
+  // Development tooling, loaded only when it is used (production always has DATABASE_URL).
+  const { defaultDataDir, startEmbeddedPostgres } = await import('../dev/embedded-postgres.ts');
   const server = await startEmbeddedPostgres({
     dataDir: defaultDataDir(PROJECT_ROOT),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),

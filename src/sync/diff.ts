@@ -1,29 +1,12 @@
-import type { ParsedInstrument } from '../parser/types.ts';
-import type { DiffCounts } from '../shared.ts';
-
-/** An instrument as the sync wants it in the cache: what the page says, and which page said it. */
-export interface DesiredInstrument extends ParsedInstrument {
-  source_page_id: string | null;
-}
-
-/** A row of the cache. */
-export interface StoredInstrument extends DesiredInstrument {
-  id: number;
-  is_active: boolean;
-}
-
-/** The fields whose edit is a modification (contract, "Sync semantics"). */
-export const COMPARED_FIELDS = [
-  'ticker',
-  'isin',
-  'name',
-  'restriction_type',
-  'reason',
-  'effective_from',
-  'expires_at',
-] as const satisfies readonly (keyof ParsedInstrument)[];
-
-export type InstrumentFields = Pick<ParsedInstrument, (typeof COMPARED_FIELDS)[number]>;
+import {
+  COMPARED_FIELDS,
+  instrumentFields,
+  type DesiredInstrument,
+  type DiffCounts,
+  type InstrumentFields,
+  type ParsedInstrument,
+  type StoredInstrument,
+} from '../domain/index.ts';
 
 export interface InstrumentDiff {
   /** New instruments, or inactive rows coming back (`reactivateId`). */
@@ -31,18 +14,6 @@ export interface InstrumentDiff {
   modified: { id: number; before: InstrumentFields; after: DesiredInstrument }[];
   removed: { id: number; before: InstrumentFields; sourcePageId: string | null }[];
   unchanged: number;
-}
-
-export function instrumentFields(instrument: ParsedInstrument): InstrumentFields {
-  return {
-    ticker: instrument.ticker,
-    isin: instrument.isin,
-    name: instrument.name,
-    restriction_type: instrument.restriction_type,
-    reason: instrument.reason,
-    effective_from: instrument.effective_from,
-    expires_at: instrument.expires_at,
-  };
 }
 
 function sameFields(a: ParsedInstrument, b: ParsedInstrument): boolean {

@@ -1,7 +1,5 @@
-import type { StoredPage } from '../db/sync-runs.ts';
+import type { DesiredInstrument, ParsedInstrument, ParseWarning, StoredPage } from '../domain/index.ts';
 import { mergeInstrumentLists, parseRestrictedList } from '../parser/index.ts';
-import type { ParsedInstrument, ParseWarning } from '../parser/types.ts';
-import type { DesiredInstrument } from './diff.ts';
 import { parseMockData } from './sources.ts';
 
 export type ReadListResult =

@@ -5,12 +5,15 @@ import {
   ConfluenceNotFoundError,
   createConfluenceReader,
   type ConfluenceReader,
-  type PageVersion,
 } from '../confluence/client.ts';
 import type { PageRef } from '../confluence/page-ref.ts';
-import type { StoredPage } from '../db/sync-runs.ts';
 import { isValidIsin, normaliseIsin, normaliseTicker } from '../parser/index.ts';
-import { RESTRICTION_TYPES, type ParsedInstrument } from '../parser/types.ts';
+import {
+  RESTRICTION_TYPES,
+  type ParsedInstrument,
+  type PageVersion,
+  type StoredPage,
+} from '../domain/index.ts';
 
 /** A page whose version equals the one the last successful sync stored: its body is reused, not downloaded. */
 export interface UnchangedPage {

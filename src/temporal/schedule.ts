@@ -5,7 +5,7 @@ import {
   type ScheduleOptions,
 } from '@temporalio/client';
 import type { Config } from '../config.ts';
-import { SCHEDULE_ID, WORKFLOW_ID_PREFIX, WORKFLOW_TYPE, type SyncWorkflowInput } from '../shared.ts';
+import { SCHEDULE_ID, WORKFLOW_ID_PREFIX, WORKFLOW_TYPE, type SyncWorkflowInput } from './contract.ts';
 
 function scheduleOptions(config: Config, scheduleId: string): ScheduleOptions {
   const input: SyncWorkflowInput = { trigger: 'schedule' };

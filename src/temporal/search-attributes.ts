@@ -1,7 +1,7 @@
 import type { Connection } from '@temporalio/client';
 // A CommonJS package: Node's ESM loader sees only its default export.
 import proto from '@temporalio/proto';
-import { SEARCH_ATTRIBUTES } from '../shared.ts';
+import { SEARCH_ATTRIBUTES } from './contract.ts';
 
 type AttributeType =
   | (typeof SEARCH_ATTRIBUTES)[keyof typeof SEARCH_ATTRIBUTES]

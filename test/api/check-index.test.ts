@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createDb } from '../../src/db/knex.ts';
 import { createCheckIndex } from '../../src/api/check-index.ts';
+import { createDb } from '../../src/db/knex.ts';
+import { createKnexStores } from '../../src/db/stores.ts';
 import { DEMO_PAGE_ID, DEMO_PAGE_STORAGE, DEMO_PAGE_TITLE } from '../../src/dev/demo-page.ts';
 import { startPipeline, type Pipeline } from '../helpers/pipeline.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -38,7 +39,7 @@ describe('check index', () => {
   });
 
   it('a process started later loads the current list before it answers', async () => {
-    const late = createCheckIndex({ db: p.database.db, databaseUrl: p.database.url, pollMs: 60_000 });
+    const late = createCheckIndex({ ...p.stores, pollMs: 60_000 });
     await late.start();
     try {
       const snapshot = late.snapshot()!;
@@ -59,7 +60,7 @@ describe('check index', () => {
     const own = createDb(p.database.url, { min: 0, max: 2 });
     const admin = createDb(inject('databaseUrl'), { min: 0, max: 1 });
     const name = new URL(p.database.url).pathname.slice(1);
-    const index = createCheckIndex({ db: own, databaseUrl: p.database.url, pollMs: 60_000 });
+    const index = createCheckIndex({ ...createKnexStores(own, p.database.url), pollMs: 60_000 });
     await index.start();
     const loaded = index.snapshot();
     try {

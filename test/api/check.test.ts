@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { evaluateCheck, isInForce, restrictsSide } from '../../src/api/check.ts';
-import type { StoredInstrument } from '../../src/sync/diff.ts';
+import type { StoredInstrument } from '../../src/domain/index.ts';
 
 const entry = (extra: Partial<StoredInstrument> = {}): StoredInstrument => ({
   id: 1,

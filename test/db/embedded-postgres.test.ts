@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 
-const MODULE = fileURLToPath(new URL('../../src/db/embedded-postgres.ts', import.meta.url));
+const MODULE = fileURLToPath(new URL('../../src/dev/embedded-postgres.ts', import.meta.url));
 
 describe('embedded Postgres', () => {
   it("starts a real server, stops it, and leaves the host process's exit code alone", async () => {

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { DEMO_PAGE_ID, DEMO_PAGE_TITLE } from '../../src/dev/demo-page.ts';
 import { startFakeConfluence, type FakeConfluence } from '../../src/dev/fake-confluence.ts';
-import { WORKFLOW_TYPE, type SyncWorkflowInput, type SyncWorkflowResult } from '../../src/shared.ts';
+import type { syncRestrictedList } from '../../workflows/index.ts';
+import { WORKFLOW_TYPE, type SyncWorkflowInput } from '../../src/temporal/contract.ts';
 import { ensureSchedule } from '../../src/temporal/schedule.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 
@@ -258,7 +259,7 @@ describe('the service as a fleet: two workers and two APIs on one database', () 
 
   /** A run started straight on the task queue (with input a trigger cannot pass). */
   const startRun = (input: Partial<SyncWorkflowInput> = {}) =>
-    client.workflow.start<(input: SyncWorkflowInput) => Promise<SyncWorkflowResult>>(WORKFLOW_TYPE, {
+    client.workflow.start<typeof syncRestrictedList>(WORKFLOW_TYPE, {
       taskQueue: config.temporal.taskQueue,
       workflowId: `fleet-sync-${randomUUID()}`,
       args: [{ trigger: 'manual', ...input }],
@@ -362,7 +363,7 @@ describe('the service as a fleet: two workers and two APIs on one database', () 
       expect((await request(`${api.url}/v1/sync`, { method: 'POST' })).status).toBe(403);
 
     const result = await client.workflow
-      .getHandle<(input: SyncWorkflowInput) => Promise<SyncWorkflowResult>>(first!.workflow_id, first!.run_id)
+      .getHandle<typeof syncRestrictedList>(first!.workflow_id, first!.run_id)
       .result();
     expect(result).toMatchObject({
       status: 'succeeded',

@@ -1,21 +1,14 @@
 // The API in a process of its own, so a test can run several of them against one database (a
-// fleet) and stop or kill each. Wired like `npm run api` (src/service.ts) and configured by the
+// fleet) and stop or kill each. Started like `npm run api` (src/service.ts) and configured by the
 // environment, except that no `.env` file is read: a developer's file must not leak into tests.
 // RLS_SCHEDULE_ID names the schedule that triggers start runs on. When the API listens, its URL is
 // printed on stdout ("listening http://127.0.0.1:port"). SIGTERM stops it cleanly (exit code 0).
 // It never outlives the test: it exits when its parent's IPC channel closes, and after
 // RLS_MAX_LIFETIME_MS when that is set.
-import { Client, Connection } from '@temporalio/client';
-import { createApp } from '../../src/api/app.ts';
-import { createCheckIndex } from '../../src/api/check-index.ts';
-import { createMetrics } from '../../src/api/metrics.ts';
-import { startServer, stopServer } from '../../src/api/server.ts';
 import { loadConfig } from '../../src/config.ts';
-import { createHistoryStore } from '../../src/db/history.ts';
-import { createInstrumentStore } from '../../src/db/instruments.ts';
-import { createDb } from '../../src/db/knex.ts';
-import { createSyncRunStore } from '../../src/db/sync-runs.ts';
+import { openDatabase } from '../../src/db/database.ts';
 import { createLogger } from '../../src/logger.ts';
+import { startService } from '../../src/service.ts';
 
 const STOP_TIMEOUT_MS = 10_000;
 
@@ -29,32 +22,19 @@ if (maxLifetimeMs > 0) {
 // The parent test died without stopping us.
 if (process.send) process.on('disconnect', () => process.exit(4));
 
-const config = loadConfig();
+// Port 0: each API of a fleet listens on a free port of its own.
+const config = loadConfig({ ...process.env, PORT: '0' });
 if (config.databaseUrl === null) throw new Error('api-process: DATABASE_URL is required');
-const logger = createLogger();
-const db = createDb(config.databaseUrl);
-// Lazily, as the API alone does in src/service.ts: checks never wait for Temporal.
-const connection = Connection.lazy({ address: config.temporal.address });
-const client = new Client({ connection, namespace: config.temporal.namespace });
-const checkIndex = createCheckIndex({
-  db,
-  databaseUrl: config.databaseUrl,
-  onError: (message) => logger.error(message),
-});
-// As in src/service.ts: the list is loaded before the port opens.
-await checkIndex.start();
-const app = createApp({
-  checkIndex,
+const database = await openDatabase(config.databaseUrl);
+const service = await startService({
   config,
-  runs: createSyncRunStore(db),
-  instruments: createInstrumentStore(db),
-  history: createHistoryStore(db),
-  temporal: { client, ...(process.env.RLS_SCHEDULE_ID ? { scheduleId: process.env.RLS_SCHEDULE_ID } : {}) },
-  logger,
-  metrics: createMetrics({ db, checkIndex }),
+  database,
+  roles: ['api'],
+  logger: createLogger(),
+  host: '127.0.0.1',
+  ...(process.env.RLS_SCHEDULE_ID ? { scheduleId: process.env.RLS_SCHEDULE_ID } : {}),
 });
-const { server, url } = await startServer(app, 0, '127.0.0.1');
-process.stdout.write(`listening ${url}\n`);
+process.stdout.write(`listening ${service.apiUrl}\n`);
 
 let stopping = false;
 process.on('SIGTERM', () => {
@@ -66,10 +46,8 @@ process.on('SIGTERM', () => {
     process.exit(1);
   }, STOP_TIMEOUT_MS).unref();
   void (async () => {
-    await stopServer(server);
-    await checkIndex.stop();
-    await connection.close();
-    await db.destroy();
+    await service.stop();
+    await database.close();
     process.exit(0);
   })().catch((error: unknown) => {
     console.error('api-process: stopping failed', error);

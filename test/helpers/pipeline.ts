@@ -3,29 +3,31 @@ import type { Server } from 'node:http';
 import { Client, Connection, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
-import { createApp } from '../../src/api/app.ts';
-import { createCheckIndex, type CheckIndex } from '../../src/api/check-index.ts';
-import { createMetrics } from '../../src/api/metrics.ts';
-import { createLogger } from '../../src/logger.ts';
+import type { SyncActivities } from '../../activities/index.ts';
+import type { syncRestrictedList } from '../../workflows/index.ts';
+import type { CheckIndex } from '../../src/api/check-index.ts';
 import { startServer, stopServer } from '../../src/api/server.ts';
+import { buildApi, buildWorker, createStores } from '../../src/composition.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
-import { createHistoryStore } from '../../src/db/history.ts';
-import { createInstrumentStore } from '../../src/db/instruments.ts';
-import { ensureSchedule } from '../../src/temporal/schedule.ts';
-import { createSyncRunStore } from '../../src/db/sync-runs.ts';
+import { createConfluenceReader } from '../../src/confluence/client.ts';
 import { DEMO_PAGE_ID } from '../../src/dev/demo-page.ts';
 import { startFakeConfluence, type FakeConfluence } from '../../src/dev/fake-confluence.ts';
-import { WORKFLOW_TYPE, type SyncWorkflowInput, type SyncWorkflowResult } from '../../src/shared.ts';
-import { createSyncWorker } from '../../src/worker.ts';
-import type { SyncActivities } from '../../activities/index.ts';
-import { createConfluenceReader } from '../../src/confluence/client.ts';
+import { createLogger } from '../../src/logger.ts';
+import type { Stores } from '../../src/stores/types.ts';
 import { createConfluenceListSource } from '../../src/sync/sources.ts';
+import {
+  WORKFLOW_TYPE,
+  type SyncWorkflowInput,
+  type SyncWorkflowResult,
+} from '../../src/temporal/contract.ts';
+import { ensureSchedule } from '../../src/temporal/schedule.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 
 const TOKENS = { read: 'test-read-token-0123456789abcdef', admin: 'test-admin-token-0123456789abcdef' };
 
 export interface Pipeline {
   database: TestDatabase;
+  stores: Stores;
   confluence: FakeConfluence;
   config: Config;
   /** The environment the pipeline was configured from (for a worker in another process). */
@@ -78,12 +80,13 @@ export async function startPipeline(
     ...(typeof overrides === 'function' ? overrides(confluence) : overrides),
   };
   const config = loadConfig(env);
+  const stores = createStores(database);
 
   const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
   const startWorker = async (): Promise<{ stop(): Promise<void> }> => {
-    const worker: Worker = await createSyncWorker({
+    const worker: Worker = await buildWorker({
       config,
-      db: database.db,
+      stores,
       connection: nativeConnection,
       workflowBundle: { codePath: inject('workflowBundlePath') },
       ...(options.wrapActivities ? { wrapActivities: options.wrapActivities } : {}),
@@ -115,22 +118,18 @@ export async function startPipeline(
   const scheduleId = `test-schedule-${randomUUID()}`;
   await ensureSchedule(client, config, scheduleId);
   await client.schedule.getHandle(scheduleId).pause('tests trigger runs themselves');
-  const checkIndex = createCheckIndex({ db: database.db, databaseUrl: database.url, pollMs: 60_000 });
-  await checkIndex.start();
-  const app = createApp({
-    checkIndex,
-    metrics: createMetrics({ db: database.db, checkIndex }),
-    logger: createLogger({ level: 'silent' }),
+  const { app, checkIndex } = buildApi({
     config,
-    runs: createSyncRunStore(database.db),
-    instruments: createInstrumentStore(database.db),
-    history: createHistoryStore(database.db),
+    stores,
     temporal: { client, scheduleId },
+    logger: createLogger({ level: 'silent' }),
+    pollMs: 60_000,
   });
+  await checkIndex.start();
   const { server, url: api }: { server: Server; url: string } = await startServer(app, 0, '127.0.0.1');
 
   const start = (input: Partial<SyncWorkflowInput>) =>
-    client.workflow.start<(input: SyncWorkflowInput) => Promise<SyncWorkflowResult>>(WORKFLOW_TYPE, {
+    client.workflow.start<typeof syncRestrictedList>(WORKFLOW_TYPE, {
       taskQueue,
       workflowId: `test-sync-${randomUUID()}`,
       args: [{ trigger: 'manual', ...input }],
@@ -138,6 +137,7 @@ export async function startPipeline(
 
   return {
     database,
+    stores,
     confluence,
     config,
     env,

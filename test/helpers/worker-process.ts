@@ -5,8 +5,8 @@
 // after RLS_MAX_LIFETIME_MS when that is set.
 import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../../src/config.ts';
-import { createDb } from '../../src/db/knex.ts';
-import { createSyncWorker } from '../../src/worker.ts';
+import { buildWorker, createStores } from '../../src/composition.ts';
+import { openDatabase } from '../../src/db/database.ts';
 
 const maxLifetimeMs = Number(process.env.RLS_MAX_LIFETIME_MS ?? 0);
 if (maxLifetimeMs > 0) {
@@ -18,11 +18,12 @@ if (maxLifetimeMs > 0) {
 if (process.send) process.on('disconnect', () => process.exit(4));
 
 const config = loadConfig();
-const db = createDb(config.databaseUrl!);
+if (config.databaseUrl === null) throw new Error('worker-process: DATABASE_URL is required');
+const database = await openDatabase(config.databaseUrl);
 const connection = await NativeConnection.connect({ address: config.temporal.address });
-const worker = await createSyncWorker({
+const worker = await buildWorker({
   config,
-  db,
+  stores: createStores(database),
   connection,
   workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH! },
 });
@@ -31,5 +32,5 @@ process.stdout.write('ready\n');
 // The SDK shuts the worker down on SIGTERM/SIGINT; run() then resolves.
 await running;
 await connection.close();
-await db.destroy();
+await database.close();
 process.exit(0);

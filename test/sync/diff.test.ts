@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  countDiff,
-  describeDiffCounts,
-  diffInstruments,
-  type DesiredInstrument,
-  type StoredInstrument,
-} from '../../src/sync/diff.ts';
+import type { DesiredInstrument, StoredInstrument } from '../../src/domain/index.ts';
+import { countDiff, describeDiffCounts, diffInstruments } from '../../src/sync/diff.ts';
 
 function want(
   ticker: string | null,

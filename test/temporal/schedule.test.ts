@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection, ScheduleOverlapPolicy } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
-import { WORKFLOW_TYPE } from '../../src/shared.ts';
+import { WORKFLOW_TYPE } from '../../src/temporal/contract.ts';
 import { ensureSchedule } from '../../src/temporal/schedule.ts';
 
 /** Schedules exist only on a real server (the time-skipping test server has none): the dev server. */

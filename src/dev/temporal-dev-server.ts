@@ -5,8 +5,8 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
-import { freePort } from '../db/embedded-postgres.ts';
-import { SEARCH_ATTRIBUTES } from '../shared.ts';
+import { SEARCH_ATTRIBUTES } from '../temporal/contract.ts';
+import { freePort } from './free-port.ts';
 
 /**
  * A local Temporal dev server (with its Web UI) for `npm run dev` and the tests.

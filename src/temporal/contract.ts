@@ -1,8 +1,10 @@
 /**
- * Names, signals and payload types shared by the workflow (deterministic sandbox) and the Node
- * side. Declarations only: this module is bundled into the workflow sandbox.
+ * The workflow's contract with the Node side: names, signals, the query and payload types, shared
+ * by the workflow (deterministic sandbox) and its callers. Declarations only: this module is
+ * bundled into the workflow sandbox.
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { Decision, DiffCounts, PageVersionRef, SyncTrigger } from '../domain/index.ts';
 
 export const SCHEDULE_ID = 'restricted-list-sync';
 export const WORKFLOW_TYPE = 'syncRestrictedList';
@@ -23,16 +25,10 @@ export const SEARCH_ATTRIBUTES = {
   RestrictedListChangedInstruments: 'KeywordList',
 } as const;
 
-/** An operator's decision on a run held by the removal guard (`by`: the admin token's name). */
-export interface Decision {
-  by: string;
-}
 export const approveSignal = defineSignal<[Decision]>('approve');
 export const rejectSignal = defineSignal<[Decision]>('reject');
 /** What the run is doing now, in words (also shown as the workflow's current details). */
 export const stageQuery = defineQuery<string>('stage');
-
-export type SyncTrigger = 'schedule' | 'manual';
 
 export interface SyncWorkflowInput {
   trigger: SyncTrigger;
@@ -50,13 +46,6 @@ export interface RunRef {
   workflowId: string;
 }
 
-export interface PageVersionRef {
-  id: string;
-  title: string;
-  version: number;
-  url: string | null;
-}
-
 export interface FetchResult {
   pages: PageVersionRef[];
   summary: string;
@@ -66,13 +55,6 @@ export interface ParseStepResult {
   instrumentCount: number;
   warningCount: number;
   summary: string;
-}
-
-export interface DiffCounts {
-  added: number;
-  removed: number;
-  modified: number;
-  unchanged: number;
 }
 
 export interface DiffStepResult extends DiffCounts {

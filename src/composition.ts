@@ -1,0 +1,134 @@
+/**
+ * The composition root: the one place that builds the stores, the check index, the metrics, the
+ * Temporal client, the activities, the worker and the app. The service (src/service.ts), the test
+ * helpers and the benchmarks all build them through here.
+ */
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import type { Knex } from 'knex';
+import { createActivities, type SyncActivities } from '../activities/index.ts';
+import { createApp } from './api/app.ts';
+import { createCheckIndex, type CheckIndex } from './api/check-index.ts';
+import { createMetrics, type Metrics } from './api/metrics.ts';
+import type { Config } from './config.ts';
+import { createKnexStores } from './db/stores.ts';
+import type { Logger } from './logger.ts';
+import type { Stores } from './stores/types.ts';
+import { createListSource, type ListSource } from './sync/sources.ts';
+import { createTemporalSyncControl, type SyncControl } from './temporal/sync-control.ts';
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+/** Every store on the service's Postgres database. */
+export function createStores(database: { db: Knex; url: string }): Stores {
+  return createKnexStores(database.db, database.url);
+}
+
+export interface TemporalClient {
+  client: Client;
+  connection: Connection;
+  close(): Promise<void>;
+}
+
+/**
+ * `lazy`: connect on first use, so an API process starts (and answers checks, which never need
+ * Temporal) while Temporal is down; only triggers and approvals wait for it.
+ */
+export async function connectTemporal(
+  config: Config,
+  options: { lazy?: boolean } = {},
+): Promise<TemporalClient> {
+  const connection = options.lazy
+    ? Connection.lazy({ address: config.temporal.address })
+    : await Connection.connect({ address: config.temporal.address });
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  return { client, connection, close: () => connection.close() };
+}
+
+export interface ApiParts {
+  app: ReturnType<typeof createApp>;
+  /** Must be started (the list loaded) before the app listens, and stopped after. */
+  checkIndex: CheckIndex;
+  metrics: Metrics;
+}
+
+export function buildApi(deps: {
+  config: Config;
+  stores: Stores;
+  /** Temporal through the schedule `scheduleId` (default: the service's); absent, triggers and decisions answer 503. */
+  temporal?: { client: Client; scheduleId?: string } | { syncControl: SyncControl };
+  logger?: Logger;
+  clock?: () => Date;
+  /** The check index's safety-net poll (default 5 s). */
+  pollMs?: number;
+}): ApiParts {
+  const { config, stores, logger } = deps;
+  const checkIndex = createCheckIndex({
+    instruments: stores.instruments,
+    runs: stores.runs,
+    listChanges: stores.listChanges,
+    ...(deps.pollMs === undefined ? {} : { pollMs: deps.pollMs }),
+    ...(deps.clock ? { clock: deps.clock } : {}),
+    onError: (message) => logger?.error(message),
+  });
+  const metrics = createMetrics({ runs: stores.runs, checkIndex });
+  const syncControl =
+    deps.temporal === undefined
+      ? undefined
+      : 'syncControl' in deps.temporal
+        ? deps.temporal.syncControl
+        : createTemporalSyncControl(deps.temporal.client, deps.temporal.scheduleId);
+  const app = createApp({
+    config,
+    runs: stores.runs,
+    instruments: stores.instruments,
+    history: stores.history,
+    checkIndex,
+    metrics,
+    ...(syncControl ? { syncControl } : {}),
+    ...(logger ? { logger } : {}),
+    ...(deps.clock ? { clock: deps.clock } : {}),
+  });
+  return { app, checkIndex, metrics };
+}
+
+export function buildActivities(deps: {
+  config: Config;
+  stores: Stores;
+  source?: ListSource;
+}): SyncActivities {
+  return createActivities({
+    stores: deps.stores,
+    source: deps.source ?? createListSource(deps.config),
+    maxRemovalPercent: deps.config.maxRemovalPercent,
+  });
+}
+
+/** The sync worker: the workflow and the activities on the configured (or given) task queue. */
+export async function buildWorker(options: {
+  config: Config;
+  stores: Stores;
+  connection: NativeConnection;
+  source?: ListSource;
+  taskQueue?: string;
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Fault injection for tests: wraps the real activities (never replaces them). */
+  wrapActivities?: (activities: SyncActivities) => SyncActivities;
+}): Promise<Worker> {
+  const { config } = options;
+  const activities = buildActivities({
+    config,
+    stores: options.stores,
+    ...(options.source ? { source: options.source } : {}),
+  });
+  return Worker.create({
+    connection: options.connection,
+    namespace: config.temporal.namespace,
+    taskQueue: options.taskQueue ?? config.temporal.taskQueue,
+    ...(options.workflowBundle
+      ? { workflowBundle: options.workflowBundle }
+      : { workflowsPath: WORKFLOWS_PATH }),
+    activities: options.wrapActivities ? options.wrapActivities(activities) : activities,
+  });
+}

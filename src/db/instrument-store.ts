@@ -1,0 +1,124 @@
+import type { Knex } from 'knex';
+import {
+  COMPARED_FIELDS,
+  instrumentFields,
+  type ChangeKind,
+  type DesiredInstrument,
+  type InstrumentFields,
+  type StoredInstrument,
+} from '../domain/index.ts';
+import type { InstrumentStore } from '../stores/types.ts';
+import { appliedStateOf, type Db } from './run-store.ts';
+
+/** The columns a StoredInstrument is read from. */
+const INSTRUMENT_COLUMNS = ['id', ...COMPARED_FIELDS, 'is_active', 'source_page_id'];
+/** Rows per INSERT/UPDATE statement: well under Postgres' bind-parameter limit. */
+const CHUNK = 1000;
+
+function rowValues(instrument: DesiredInstrument) {
+  return { ...instrumentFields(instrument), source_page_id: instrument.source_page_id };
+}
+
+/** Reads in one snapshot of the database, in its own transaction unless already inside one. */
+async function inSnapshot<T>(db: Db, read: (trx: Db) => Promise<T>): Promise<T> {
+  if (db.isTransaction) return read(db);
+  return (db as Knex).transaction(read, { isolationLevel: 'repeatable read', readOnly: true });
+}
+
+/** The restricted instruments cache (`restricted_instruments`) and its change log (`instrument_changes`). */
+export function createInstrumentStore(db: Db): InstrumentStore {
+  return {
+    async listAll() {
+      return db('restricted_instruments').select(INSTRUMENT_COLUMNS).orderBy('id');
+    },
+
+    async countActive() {
+      const row = await db('restricted_instruments')
+        .where({ is_active: true })
+        .count<{ count: number }>('* as count')
+        .first();
+      return Number(row?.count ?? 0);
+    },
+
+    async activeList() {
+      return inSnapshot(db, async (trx) => {
+        const state = await appliedStateOf(trx);
+        const active: StoredInstrument[] =
+          state.listVersion === null
+            ? []
+            : await trx('restricted_instruments').select(INSTRUMENT_COLUMNS).where({ is_active: true });
+        return { ...state, active };
+      });
+    },
+
+    async applyDiff(diff, context) {
+      const logRows: Record<string, unknown>[] = [];
+      const log = (
+        change: ChangeKind,
+        instrumentId: number,
+        before: InstrumentFields | null,
+        after: DesiredInstrument | null,
+        removedFromPage: string | null = null,
+      ) => {
+        const pageId = after?.source_page_id ?? removedFromPage;
+        const page = pageId === null ? undefined : context.pages.get(pageId);
+        const identity = after ?? before;
+        logRows.push({
+          at: context.at,
+          change,
+          instrument_id: instrumentId,
+          ticker: identity?.ticker ?? null,
+          isin: identity?.isin ?? null,
+          before: before === null ? null : JSON.stringify(before),
+          after: after === null ? null : JSON.stringify(instrumentFields(after)),
+          page_id: pageId,
+          page_version: page?.version ?? null,
+          edited_by: page?.editedBy ?? null,
+          run_id: context.runId,
+          list_version: context.listVersion,
+        });
+      };
+      const stamp = { last_run_id: context.runId, updated_at: context.at };
+
+      for (const { after, reactivateId } of diff.added) {
+        if (reactivateId === null) continue;
+        await db('restricted_instruments')
+          .where({ id: reactivateId })
+          .update({ ...rowValues(after), is_active: true, ...stamp });
+        log('added', reactivateId, null, after);
+      }
+      const fresh = diff.added.filter((entry) => entry.reactivateId === null);
+      for (let start = 0; start < fresh.length; start += CHUNK) {
+        const chunk = fresh.slice(start, start + CHUNK);
+        const inserted: { id: number }[] = await db('restricted_instruments')
+          .insert(
+            chunk.map(({ after }) => ({
+              ...rowValues(after),
+              is_active: true,
+              created_at: context.at,
+              ...stamp,
+            })),
+          )
+          .returning('id');
+        chunk.forEach((entry, index) => log('added', inserted[index]!.id, null, entry.after));
+      }
+      for (const { id, before, after } of diff.modified) {
+        await db('restricted_instruments')
+          .where({ id })
+          .update({ ...rowValues(after), ...stamp });
+        log('modified', id, before, after);
+      }
+      const removedIds = diff.removed.map((entry) => entry.id);
+      for (let start = 0; start < removedIds.length; start += CHUNK) {
+        await db('restricted_instruments')
+          .whereIn('id', removedIds.slice(start, start + CHUNK))
+          .update({ is_active: false, ...stamp });
+      }
+      for (const { id, before, sourcePageId } of diff.removed) log('removed', id, before, null, sourcePageId);
+
+      for (let start = 0; start < logRows.length; start += CHUNK) {
+        await db('instrument_changes').insert(logRows.slice(start, start + CHUNK));
+      }
+    },
+  };
+}

@@ -1,0 +1,33 @@
+/** A list page at one version, as a run records it (no body). */
+export interface PageVersionRef {
+  id: string;
+  title: string;
+  version: number;
+  url: string | null;
+}
+
+/** What a version check returns: enough to decide whether the body must be downloaded again. */
+export interface PageVersion {
+  id: string;
+  title: string;
+  version: number;
+}
+
+export const PAGE_FORMATS = ['storage', 'mock-json'] as const;
+export type PageFormat = (typeof PAGE_FORMATS)[number];
+
+/** A downloaded page as a run keeps it in Postgres (the claim check), body included. */
+export interface StoredPage extends PageVersionRef {
+  /** Who saved this version, as Confluence names them. */
+  editedBy: string | null;
+  /** When this version was saved (ISO 8601). */
+  editedAt: string | null;
+  format: PageFormat;
+  body: string;
+}
+
+/** Version and editor of a page, for the change log. */
+export interface PageEditor {
+  version: number;
+  editedBy: string | null;
+}

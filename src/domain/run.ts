@@ -1,0 +1,46 @@
+import type { DecisionOutcome } from './decision.ts';
+import type { ParseWarning } from './warning.ts';
+import type { PageVersionRef } from './page.ts';
+
+/** A sync run's state as Postgres records it. */
+export const RUN_STATUSES = ['running', 'awaiting_approval', 'succeeded', 'failed'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+/** What started a run. */
+export const SYNC_TRIGGERS = ['schedule', 'manual'] as const;
+export type SyncTrigger = (typeof SYNC_TRIGGERS)[number];
+
+export interface DiffCounts {
+  added: number;
+  removed: number;
+  modified: number;
+  unchanged: number;
+}
+
+/** One sync run (keyed by its Temporal run id), as recorded. */
+export interface SyncRun extends Partial<DiffCounts> {
+  id: string;
+  workflow_id: string;
+  trigger: SyncTrigger;
+  status: RunStatus;
+  started_at: Date;
+  finished_at: Date | null;
+  instrument_count: number | null;
+  list_version: number | null;
+  pages: PageVersionRef[];
+  warnings: ParseWarning[];
+  error_code: string | null;
+  error: string | null;
+  requested_by: string | null;
+  held_reason: string | null;
+  decision: DecisionOutcome | null;
+  decided_by: string | null;
+  decided_at: Date | null;
+}
+
+/** The applied list state checks answer from: null before the first successful sync. */
+export interface AppliedState {
+  listVersion: number | null;
+  /** When that list was last confirmed by a successful sync. */
+  asOf: Date | null;
+}
