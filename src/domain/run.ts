@@ -18,13 +18,18 @@ export interface DiffCounts {
 }
 
 /** One sync run (keyed by its Temporal run id), as recorded. */
-export interface SyncRun extends Partial<DiffCounts> {
+export interface SyncRun {
   id: string;
   workflow_id: string;
   trigger: SyncTrigger;
   status: RunStatus;
   started_at: Date;
   finished_at: Date | null;
+  /** The diff's counts, once the run has applied (or found it applied nothing). */
+  added: number | null;
+  removed: number | null;
+  modified: number | null;
+  unchanged: number | null;
   instrument_count: number | null;
   list_version: number | null;
   pages: PageVersionRef[];
