@@ -12,12 +12,16 @@ import type {
   SyncTrigger,
 } from '../src/domain/index.ts';
 import type { Stores } from '../src/stores/types.ts';
+import { describeOrigin } from '../src/sync/summaries.ts';
+import type { RunStateOf } from '../src/temporal/run-start.ts';
+import { findLiveRun } from '../src/temporal/run-start.ts';
 import type {
   ApplyStepResult,
   DiffStepResult,
   FetchResult,
   ParseStepResult,
   RunRef,
+  StartStepResult,
   SyncFailureType,
 } from '../src/temporal/contract.ts';
 import { countDiff, describeDiffCounts, diffInstruments } from '../src/sync/diff.ts';
@@ -26,8 +30,10 @@ import { readList } from '../src/sync/read-list.ts';
 import { MockDataError, type FetchedPage, type ListSource } from '../src/sync/sources.ts';
 
 export interface ActivityDeps {
-  stores: Pick<Stores, 'runs' | 'claimChecks' | 'instruments' | 'withApplyLock'>;
+  stores: Pick<Stores, 'runs' | 'claimChecks' | 'instruments' | 'withApplyLock' | 'withRunStartLock'>;
   source: ListSource;
+  /** Temporal's view of a run, to tell a sync in progress from one that ended unrecorded. */
+  stateOf: RunStateOf;
   /** RESTRICTED_LIST_MAX_REMOVAL_PERCENT */
   maxRemovalPercent: number;
 }
@@ -66,10 +72,43 @@ interface ParsedArtifact {
 }
 
 export function createActivities(deps: ActivityDeps) {
-  const { stores, source, maxRemovalPercent } = deps;
+  const { stores, source, maxRemovalPercent, stateOf } = deps;
   const { runs, claimChecks, instruments } = stores;
 
   return {
+    /**
+     * Records the run, or finds the sync in progress that it must give way to (one sync at a
+     * time), and says what the list is as the run begins.
+     */
+    async startRun(input: RunRef & { trigger: SyncTrigger; requestedBy?: string }): Promise<StartStepResult> {
+      return stores.withRunStartLock(async (tx) => {
+        const live = await findLiveRun(tx.runs, stateOf, input.runId);
+        if (live !== null) {
+          const startedBy = describeOrigin({ trigger: live.trigger, requestedBy: live.requested_by });
+          log.info('another sync is in progress; this run gives way', { inProgress: live.workflow_id });
+          return {
+            skipped: { workflowId: live.workflow_id, runId: live.id, startedBy },
+            baseline: { listVersion: null, activeCount: 0, pages: [] },
+          };
+        }
+        await tx.runs.start({
+          id: input.runId,
+          workflowId: input.workflowId,
+          trigger: input.trigger,
+          requestedBy: input.requestedBy ?? null,
+        });
+        const last = await tx.runs.latestSuccess();
+        return {
+          skipped: null,
+          baseline: {
+            listVersion: last?.list_version ?? null,
+            activeCount: last?.instrument_count ?? 0,
+            pages: last?.pages ?? [],
+          },
+        };
+      });
+    },
+
     /** Records the run, downloads the page(s) and keeps their bodies in Postgres. */
     async fetchPages(input: RunRef & { trigger: SyncTrigger; requestedBy?: string }): Promise<FetchResult> {
       await runs.start({

@@ -25,7 +25,7 @@ import { loadConfig } from '../src/config.ts';
 import { createDb } from '../src/db/knex.ts';
 import { createLogger } from '../src/logger.ts';
 import { isinCheckDigit } from '../src/parser/normalise.ts';
-import { WORKFLOW_TYPE } from '../src/temporal/contract.ts';
+import { assertSucceeded, WORKFLOW_TYPE } from '../src/temporal/contract.ts';
 import { startBenchInfra } from './infra.ts';
 import { generateListPage } from './generate-page.ts';
 
@@ -266,13 +266,12 @@ export async function benchCheck(): Promise<CheckBenchResult> {
     const running = worker.run();
     const connection = await Connection.connect({ address: temporal.address });
     try {
-      const result = await new Client({ connection }).workflow.execute<typeof syncRestrictedList>(
-        WORKFLOW_TYPE,
-        {
+      const result = assertSucceeded(
+        await new Client({ connection }).workflow.execute<typeof syncRestrictedList>(WORKFLOW_TYPE, {
           taskQueue: config.temporal.taskQueue,
           workflowId: `bench-${randomUUID()}`,
           args: [{ trigger: 'manual' }],
-        },
+        }),
       );
       if (result.added !== CHECK_BENCH.rows)
         throw new Error(`the sync added ${result.added}, expected ${CHECK_BENCH.rows}`);

@@ -11,7 +11,7 @@ import { loadConfig } from '../src/config.ts';
 import { createConfluenceReader } from '../src/confluence/client.ts';
 import { parseRestrictedList } from '../src/parser/index.ts';
 import type { syncRestrictedList } from '../workflows/index.ts';
-import { WORKFLOW_TYPE } from '../src/temporal/contract.ts';
+import { assertSucceeded, WORKFLOW_TYPE } from '../src/temporal/contract.ts';
 import { buildWorker, createStores } from '../src/composition.ts';
 import { startBenchInfra } from './infra.ts';
 import { generateListPage, ROWS } from './generate-page.ts';
@@ -65,11 +65,13 @@ export async function benchSync(rows = ROWS): Promise<SyncBenchResult> {
     const client = new Client({ connection });
     const sync = async () => {
       const started = performance.now();
-      const result = await client.workflow.execute<typeof syncRestrictedList>(WORKFLOW_TYPE, {
-        taskQueue,
-        workflowId: `bench-${randomUUID()}`,
-        args: [{ trigger: 'manual' }],
-      });
+      const result = assertSucceeded(
+        await client.workflow.execute<typeof syncRestrictedList>(WORKFLOW_TYPE, {
+          taskQueue,
+          workflowId: `bench-${randomUUID()}`,
+          args: [{ trigger: 'manual' }],
+        }),
+      );
       return { ms: performance.now() - started, result };
     };
     try {

@@ -16,6 +16,7 @@ import { createKnexStores } from './db/stores.ts';
 import type { Logger } from './logger.ts';
 import type { Stores } from './stores/types.ts';
 import { createListSource, type ListSource } from './sync/sources.ts';
+import { createRunStarter, temporalRunState, type RunStarter } from './temporal/run-start.ts';
 import { createTemporalSyncControl, type SyncControl } from './temporal/sync-control.ts';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -56,8 +57,8 @@ export interface ApiParts {
 export function buildApi(deps: {
   config: Config;
   stores: Stores;
-  /** Temporal through the schedule `scheduleId` (default: the service's); absent, triggers and decisions answer 503. */
-  temporal?: { client: Client; scheduleId?: string } | { syncControl: SyncControl };
+  /** Starting and deciding runs; absent, triggers and decisions answer 503. */
+  temporal?: { client: Client } | { syncControl: SyncControl };
   logger?: Logger;
   clock?: () => Date;
   /** The check index's safety-net poll (default 5 s). */
@@ -78,7 +79,10 @@ export function buildApi(deps: {
       ? undefined
       : 'syncControl' in deps.temporal
         ? deps.temporal.syncControl
-        : createTemporalSyncControl(deps.temporal.client, deps.temporal.scheduleId);
+        : createTemporalSyncControl(
+            deps.temporal.client,
+            buildRunStarter({ config, stores, client: deps.temporal.client }),
+          );
   const app = createApp({
     config,
     runs: stores.runs,
@@ -93,15 +97,28 @@ export function buildApi(deps: {
   return { app, checkIndex, metrics };
 }
 
+/** Starts the syncs an operator or the edit watch asks for, one at a time (src/temporal/run-start.ts). */
+export function buildRunStarter(deps: { config: Config; stores: Stores; client: Client }): RunStarter {
+  return createRunStarter({
+    client: deps.client,
+    stores: deps.stores,
+    taskQueue: deps.config.temporal.taskQueue,
+    list: { refs: deps.config.pages, cql: deps.config.cql },
+  });
+}
+
 export function buildActivities(deps: {
   config: Config;
   stores: Stores;
+  /** Temporal, for telling a sync in progress from one that ended unrecorded. */
+  client: Client;
   source?: ListSource;
 }): SyncActivities {
   return createActivities({
     stores: deps.stores,
     source: deps.source ?? createListSource(deps.config),
     maxRemovalPercent: deps.config.maxRemovalPercent,
+    stateOf: temporalRunState(deps.client),
   });
 }
 
@@ -120,6 +137,8 @@ export async function buildWorker(options: {
   const activities = buildActivities({
     config,
     stores: options.stores,
+    // The worker's own connection serves the activities' few Temporal reads.
+    client: new Client({ connection: options.connection, namespace: config.temporal.namespace }),
     ...(options.source ? { source: options.source } : {}),
   });
   return Worker.create({

@@ -2,11 +2,12 @@ import type { Client } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { Knex } from 'knex';
 import { startServer, stopServer } from './api/server.ts';
-import { buildApi, buildWorker, connectTemporal, createStores } from './composition.ts';
+import { buildApi, buildRunStarter, buildWorker, connectTemporal, createStores } from './composition.ts';
 import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
 import type { ListSource } from './sync/sources.ts';
 import { SCHEDULE_ID } from './temporal/contract.ts';
+import type { RunStarter } from './temporal/run-start.ts';
 import { installTemporalLogging } from './temporal/logging.ts';
 import { ensureSchedule } from './temporal/schedule.ts';
 import { ensureSearchAttributes } from './temporal/search-attributes.ts';
@@ -16,6 +17,8 @@ export type Role = 'worker' | 'api';
 export interface RunningService {
   apiUrl: string | null;
   client: Client;
+  /** Starts a sync on someone's behalf (one at a time), as the API's trigger does. */
+  runStarter: RunStarter;
   stop(): Promise<void>;
 }
 
@@ -55,7 +58,10 @@ export async function startService(options: {
     });
     const workerDone = worker.run();
     workerDone.catch((error: unknown) => logger.error({ err: error }, 'the worker stopped with an error'));
-    const outcome = await ensureSchedule(temporal.client, config, scheduleId);
+    const outcome = await ensureSchedule(temporal.client, config, {
+      scheduleId,
+      knownPages: (await stores.runs.latestSuccess())?.pages ?? [],
+    });
     logger.info(
       `schedule ${outcome}: every ${config.syncIntervalMinutes} min on task queue ${config.temporal.taskQueue}`,
     );
@@ -72,7 +78,7 @@ export async function startService(options: {
     const { app, checkIndex } = buildApi({
       config,
       stores,
-      temporal: { client: temporal.client, scheduleId },
+      temporal: { client: temporal.client },
       logger,
     });
     // The list is loaded before the port opens: an API that answers is an API that knows the list.
@@ -87,6 +93,7 @@ export async function startService(options: {
   return {
     apiUrl,
     client: temporal.client,
+    runStarter: buildRunStarter({ config, stores, client: temporal.client }),
     stop: async () => {
       for (const stop of stops) await stop();
     },

@@ -1,6 +1,7 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  TemporalFailure,
   TimeoutFailure,
   condition,
   log,
@@ -9,9 +10,21 @@ import {
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
+  type ActivityOptions,
 } from '@temporalio/workflow';
 import type { SyncActivities } from '../activities/index.ts';
 import type { Decision } from '../src/domain/index.ts';
+import {
+  applySummary,
+  compareSummary,
+  failureSummary,
+  fetchSummary,
+  formatDuration,
+  holdSummary,
+  parseSummary,
+  START_SUMMARY,
+  waitSummary,
+} from '../src/sync/summaries.ts';
 import {
   approveSignal,
   rejectSignal,
@@ -22,7 +35,12 @@ import {
 
 const DEFAULT_APPROVAL_TIMEOUT_MS = 24 * 60 * 60 * 1000;
 
-/** The failure's type and words, from the activity failure that ended the run. */
+// Transient failures (Confluence 5xx and timeouts, network, database) are retried with
+// exponential backoff (1 s, 2 s, 4 s … capped at 1 min); after 10 minutes the run gives up,
+// says why, and the next scheduled run tries again.
+const RETRY = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' } as const;
+
+/** The failure's type and words, from what ended the run. */
 function describeFailure(error: unknown): { code: string; message: string } {
   const cause = error instanceof ActivityFailure ? error.cause : error;
   if (cause instanceof ApplicationFailure) return { code: cause.type ?? 'Error', message: cause.message };
@@ -32,27 +50,43 @@ function describeFailure(error: unknown): { code: string; message: string } {
 }
 
 /**
- * One sync: fetch → parse → diff → (removal guard) → apply. Payloads carry ids, counts and
- * short summaries; page bodies and lists stay in Postgres, so the history is small at any size.
+ * A workflow fails only by throwing a TemporalFailure: anything else (a bug in this code) would
+ * fail the workflow *task*, which Temporal retries forever and the run looks stuck.
+ */
+function asWorkflowFailure(error: unknown): TemporalFailure {
+  if (error instanceof TemporalFailure) return error;
+  const { message } = describeFailure(error);
+  return ApplicationFailure.create({
+    type: 'WorkflowError',
+    message,
+    nonRetryable: true,
+    ...(error instanceof Error ? { cause: error } : {}),
+  });
+}
+
+/**
+ * One sync: start (one at a time) → fetch → parse → diff → (removal guard) → apply. Payloads carry
+ * ids, counts and short summaries; page bodies and lists stay in Postgres, so the history is small
+ * at any size. Every step says in words what it does (its summary in the Temporal UI).
  */
 export async function syncRestrictedList(input: SyncWorkflowInput): Promise<SyncWorkflowResult> {
   const { workflowId, runId } = workflowInfo();
   const run = { workflowId, runId };
+  const origin = { trigger: input.trigger, ...(input.requestedBy ? { requestedBy: input.requestedBy } : {}) };
 
-  // Transient failures (Confluence 5xx and timeouts, network, database) are retried with
-  // exponential backoff (1 s, 2 s, 4 s … capped at 1 min); after 10 minutes the run gives up,
-  // says why, and the next scheduled run tries again.
-  const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' } as const;
-  const { fetchPages, parsePages, diffList, applyDiff } = proxyActivities<SyncActivities>({
+  const stepOptions: ActivityOptions = {
     startToCloseTimeout: input.activityStartToCloseMs ?? 2 * 60 * 1000,
     scheduleToCloseTimeout: '10m',
-    retry,
-  });
-  const { markRunFailed, holdForApproval } = proxyActivities<SyncActivities>({
+    retry: RETRY,
+  };
+  const recordOptions: ActivityOptions = {
     startToCloseTimeout: '30s',
     scheduleToCloseTimeout: '30m',
-    retry,
-  });
+    retry: RETRY,
+  };
+  /** The activities, each call carrying its summary (a proxy per summary is the GA way to set one). */
+  const step = (summary: string) => proxyActivities<SyncActivities>({ ...stepOptions, summary });
+  const record = (summary: string) => proxyActivities<SyncActivities>({ ...recordOptions, summary });
 
   let stage = 'starting';
   const setStage = (words: string) => {
@@ -71,25 +105,60 @@ export async function syncRestrictedList(input: SyncWorkflowInput): Promise<Sync
       return;
     }
     if (decision === null) decision = { approved, by: signal.by };
+    else
+      log.warn('ignored a second decision; the first counts', { approved, by: signal.by, first: decision });
   };
   setHandler(approveSignal, decide(true));
   setHandler(rejectSignal, decide(false));
 
+  /** Records why the run failed (the failure being recorded wins over a failure to record it). */
+  const recordFailure = async (
+    failure: { code: string; message: string },
+    outcome?: { decision: 'rejected' | 'expired'; by: string | null },
+  ) => {
+    setStage(
+      outcome
+        ? `Ended: ${failure.message}. The cached list is unchanged.`
+        : `Failed (${failure.code}): ${failure.message}. The cached list is unchanged.`,
+    );
+    try {
+      await record(failureSummary(failure.code, failure.message)).markRunFailed({
+        ...run,
+        trigger: input.trigger,
+        ...failure,
+        ...(outcome ? { decision: outcome } : {}),
+      });
+    } catch (error) {
+      log.error('could not record the failure of the run', { failure, error: describeFailure(error) });
+    }
+  };
+
+  let decided: ApplicationFailure | null = null;
   try {
+    setStage('Checking that no other sync is in progress');
+    const started = await step(START_SUMMARY).startRun({ ...run, ...origin });
+    if (started.skipped !== null) {
+      setStage(
+        `Skipped: sync ${started.skipped.workflowId} (started by ${started.skipped.startedBy}) is in progress; one sync runs at a time.`,
+      );
+      return {
+        status: 'skipped',
+        runId,
+        inProgress: { workflowId: started.skipped.workflowId, runId: started.skipped.runId },
+      };
+    }
+    const { baseline } = started;
+
     setStage('Fetching the list page(s) from Confluence');
-    const fetched = await fetchPages({
-      ...run,
-      trigger: input.trigger,
-      ...(input.requestedBy ? { requestedBy: input.requestedBy } : {}),
-    });
+    const fetched = await step(fetchSummary(baseline.pages)).fetchPages({ ...run, ...origin });
     upsertSearchAttributes({
       RestrictedListPageVersions: fetched.pages.map((page) => `${page.id}:v${page.version}`),
     });
 
     setStage(`${fetched.summary}; parsing`);
-    const parsed = await parsePages(run);
+    const parsed = await step(parseSummary(fetched.pages)).parsePages(run);
     setStage(`${parsed.summary}; comparing with the cached list`);
-    const diff = await diffList(run);
+    const diff = await step(compareSummary(parsed.instrumentCount, baseline.listVersion)).diffList(run);
     log.info(diff.summary);
 
     let approvedBy: string | null = null;
@@ -99,39 +168,32 @@ export async function syncRestrictedList(input: SyncWorkflowInput): Promise<Sync
         `Waiting for an operator: ${diff.held}. Approve or reject through the API; checks keep using the current list.`,
       );
       held = true;
-      await holdForApproval({ ...run, reason: diff.held });
-      const answered = await condition(() => decision !== null, timeoutMs);
+      await record(holdSummary(diff.held)).holdForApproval({ ...run, reason: diff.held });
+      const answered = await condition(() => decision !== null, timeoutMs, {
+        summary: waitSummary(timeoutMs, diff.held),
+      });
+      held = false;
       const outcome = decision as { approved: boolean; by: string } | null;
       if (!answered || outcome === null) {
-        const message = `nobody approved within ${Math.round(timeoutMs / 60_000)} min: ${diff.held}; nothing applied`;
-        setStage(`Ended: ${message}. The cached list is unchanged.`);
-        await markRunFailed({
-          ...run,
-          trigger: input.trigger,
-          code: 'ApprovalTimedOut',
-          message,
-          decision: { decision: 'expired', by: null },
-        });
-        throw ApplicationFailure.create({ type: 'ApprovalTimedOut', message, nonRetryable: true });
+        const message = `nobody approved within ${formatDuration(timeoutMs)}: ${diff.held}; nothing applied`;
+        await recordFailure({ code: 'ApprovalTimedOut', message }, { decision: 'expired', by: null });
+        decided = ApplicationFailure.create({ type: 'ApprovalTimedOut', message, nonRetryable: true });
+        throw decided;
       }
       if (!outcome.approved) {
         const message = `rejected by ${outcome.by}: ${diff.held}; nothing applied`;
-        setStage(`Ended: ${message}. The cached list is unchanged.`);
-        await markRunFailed({
-          ...run,
-          trigger: input.trigger,
-          code: 'RemovalRejected',
-          message,
-          decision: { decision: 'rejected', by: outcome.by },
-        });
-        throw ApplicationFailure.create({ type: 'RemovalRejected', message, nonRetryable: true });
+        await recordFailure({ code: 'RemovalRejected', message }, { decision: 'rejected', by: outcome.by });
+        decided = ApplicationFailure.create({ type: 'RemovalRejected', message, nonRetryable: true });
+        throw decided;
       }
       approvedBy = outcome.by;
-      held = false;
     }
 
     setStage(`${diff.summary}; applying`);
-    const applied = await applyDiff({ ...run, approvedBy });
+    const applied = await step(applySummary(diff, baseline.listVersion, approvedBy)).applyDiff({
+      ...run,
+      approvedBy,
+    });
     upsertSearchAttributes({
       RestrictedListAdded: [applied.added],
       RestrictedListRemoved: [applied.removed],
@@ -152,11 +214,10 @@ export async function syncRestrictedList(input: SyncWorkflowInput): Promise<Sync
       pages: fetched.pages,
     };
   } catch (error) {
-    if (error instanceof ApplicationFailure) throw error; // already recorded (guard decisions)
+    if (error === decided) throw error; // already recorded (an operator's decision, or none)
     const failure = describeFailure(error);
-    setStage(`Failed (${failure.code}): ${failure.message}. The cached list is unchanged.`);
     log.warn('sync failed; the cached list is unchanged', failure);
-    await markRunFailed({ ...run, trigger: input.trigger, ...failure });
-    throw error;
+    await recordFailure(failure);
+    throw asWorkflowFailure(error);
   }
 }

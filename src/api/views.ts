@@ -237,9 +237,7 @@ export function createViews(deps: ViewDeps) {
     /** Starts a sync now, or returns the one in progress; with `wait`, the finished run. */
     async trigger(principal: Principal, wait: boolean) {
       const syncControl = control();
-      const triggered = await syncControl.trigger();
-      if (!triggered.alreadyRunning)
-        await runs.recordManualTrigger(triggered.runId, triggered.workflowId, principal.name);
+      const triggered = await syncControl.trigger(principal.name);
       if (!wait) return { finished: null, triggered };
       // Until the run ends — or is held for an operator, which may take a day: the caller gets the
       // held run (status awaiting_approval) rather than a request open for hours.

@@ -20,19 +20,6 @@ export function createRunStore(db: Db): RunStore {
         .ignore();
     },
 
-    async recordManualTrigger(runId, workflowId, requestedBy) {
-      await db('sync_runs')
-        .insert({
-          id: runId,
-          workflow_id: workflowId,
-          trigger: 'manual',
-          status: 'running',
-          requested_by: requestedBy,
-        })
-        .onConflict('id')
-        .merge(['trigger', 'requested_by']);
-    },
-
     async get(runId) {
       return db<SyncRun>('sync_runs').where({ id: runId }).first();
     },
@@ -51,6 +38,12 @@ export function createRunStore(db: Db): RunStore {
 
     async byWorkflowId(workflowId) {
       return db<SyncRun>('sync_runs').where({ workflow_id: workflowId }).orderBy('started_at', 'desc');
+    },
+
+    async unfinished() {
+      return db<SyncRun>('sync_runs')
+        .whereIn('status', ['running', 'awaiting_approval'])
+        .orderBy('started_at', 'desc');
     },
 
     async countByStatus() {

@@ -8,6 +8,8 @@ import { createRunStore } from './run-store.ts';
 
 /** Serialises applies across every worker process: one sync changes the list at a time. */
 const APPLY_LOCK_KEY = 'restricted-list-sync:apply';
+/** Serialises run starts across every process: one sync runs at a time. */
+const RUN_START_LOCK_KEY = 'restricted-list-sync:run-start';
 
 /** Every store on one Postgres database (`databaseUrl` is that database, for LISTEN). */
 export function createKnexStores(db: Knex, databaseUrl: string): Stores {
@@ -28,6 +30,11 @@ export function createKnexStores(db: Knex, databaseUrl: string): Stores {
             (await trx.raw<{ rows: { now: Date }[] }>('SELECT clock_timestamp() AS now')).rows[0]!.now,
           notifyListChanged: (listVersion) => notifyListChanged(trx, listVersion),
         });
+      }),
+    withRunStartLock: (work) =>
+      db.transaction(async (trx) => {
+        await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [RUN_START_LOCK_KEY]);
+        return work({ runs: createRunStore(trx) });
       }),
   };
 }

@@ -7,8 +7,7 @@ import { startFakeConfluence, type FakeConfluence } from './fake-confluence.ts';
 import { createLogger } from '../logger.ts';
 import { startService } from '../service.ts';
 import type { syncRestrictedList } from '../../workflows/index.ts';
-import { SCHEDULE_ID } from '../temporal/contract.ts';
-import { triggerSync } from '../temporal/trigger.ts';
+import { assertSucceeded } from '../temporal/contract.ts';
 import { startTemporalDevServer, type TemporalDevServer } from './temporal-dev-server.ts';
 
 /**
@@ -83,10 +82,12 @@ try {
   cleanups.push(() => service.stop());
 
   progress('sync: running the first sync');
-  const triggered = await triggerSync(service.client, SCHEDULE_ID);
-  const result = await service.client.workflow
-    .getHandle<typeof syncRestrictedList>(triggered.workflowId, triggered.runId)
-    .result();
+  const triggered = await service.runStarter.start({ trigger: 'manual', requestedBy: 'npm run dev' });
+  const result = assertSucceeded(
+    await service.client.workflow
+      .getHandle<typeof syncRestrictedList>(triggered.workflowId, triggered.runId)
+      .result(),
+  );
   progress(
     `sync: ${result.instrumentCount} instruments (+${result.added} −${result.removed} ~${result.modified}), list version ${result.listVersion}`,
   );

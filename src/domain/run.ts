@@ -6,8 +6,8 @@ import type { PageVersionRef } from './page.ts';
 export const RUN_STATUSES = ['running', 'awaiting_approval', 'succeeded', 'failed'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
-/** What started a run. */
-export const SYNC_TRIGGERS = ['schedule', 'manual'] as const;
+/** What started a run: the schedule, an operator, or the edit watch. */
+export const SYNC_TRIGGERS = ['schedule', 'manual', 'watch'] as const;
 export type SyncTrigger = (typeof SYNC_TRIGGERS)[number];
 
 export interface DiffCounts {

@@ -69,8 +69,6 @@ export interface RunStore {
     trigger: SyncTrigger;
     requestedBy?: string | null;
   }): Promise<void>;
-  /** A run started through the API: recorded as manual, with the admin token's name. */
-  recordManualTrigger(runId: string, workflowId: string, requestedBy: string): Promise<void>;
   get(runId: string): Promise<SyncRun | undefined>;
   latest(): Promise<SyncRun | undefined>;
   latestSuccess(): Promise<SyncRun | undefined>;
@@ -78,6 +76,8 @@ export interface RunStore {
   recent(limit: number): Promise<SyncRun[]>;
   /** Newest first. */
   byWorkflowId(workflowId: string): Promise<SyncRun[]>;
+  /** Runs recorded as running or held, newest first (some may have ended in Temporal since). */
+  unfinished(): Promise<SyncRun[]>;
   countByStatus(): Promise<Record<RunStatus, number>>;
   /** The list checks answer from: the latest successful run's version and finish. */
   appliedState(): Promise<AppliedState>;
@@ -145,6 +145,11 @@ export interface ListChangeFeed {
   subscribe(onChange: () => void, onError: (message: string) => void): Promise<ListChangeSubscription>;
 }
 
+/** The run records as one run-start transaction sees them. */
+export interface RunStartScope {
+  runs: RunStore;
+}
+
 /** The stores as one apply transaction sees them. */
 export interface ApplyScope {
   instruments: InstrumentStore;
@@ -167,4 +172,9 @@ export interface Stores {
    * the list at a time; everything `work` wrote is undone if it throws.
    */
   withApplyLock<T>(work: (scope: ApplyScope) => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` in one transaction under a lock every process shares, so that deciding whether a
+   * sync is in progress and recording a new one happen as one step: one sync at a time.
+   */
+  withRunStartLock<T>(work: (scope: RunStartScope) => Promise<T>): Promise<T>;
 }

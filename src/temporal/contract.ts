@@ -5,6 +5,7 @@
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { Decision, DiffCounts, PageVersionRef, SyncTrigger } from '../domain/index.ts';
+import type { ListBaseline } from '../sync/summaries.ts';
 
 export const SCHEDULE_ID = 'restricted-list-sync';
 export const WORKFLOW_TYPE = 'syncRestrictedList';
@@ -34,6 +35,8 @@ export interface SyncWorkflowInput {
   trigger: SyncTrigger;
   /** Who asked for a manual run (an admin token's name). */
   requestedBy?: string;
+  /** For a run the edit watch started: what it saw change, in words. */
+  change?: string;
   /** How long a run held by the removal guard waits for a decision; default 24 h. */
   approvalTimeoutMs?: number;
   /** Per attempt of each step; default 2 min (tests shorten it to see a killed worker's step retried). */
@@ -44,6 +47,13 @@ export interface SyncWorkflowInput {
 export interface RunRef {
   runId: string;
   workflowId: string;
+}
+
+/** The list as the run found it when it began; null for a run skipped because another was in progress. */
+export interface StartStepResult {
+  /** The sync in progress that this run gave way to. */
+  skipped: { workflowId: string; runId: string; startedBy: string } | null;
+  baseline: ListBaseline;
 }
 
 export interface FetchResult {
@@ -72,13 +82,30 @@ export interface ApplyStepResult extends DiffCounts {
   summary: string;
 }
 
-export interface SyncWorkflowResult extends DiffCounts {
+export interface SyncSucceeded extends DiffCounts {
   status: 'succeeded';
   runId: string;
   listVersion: number;
   instrumentCount: number;
   warningCount: number;
   pages: PageVersionRef[];
+}
+
+/** Another sync was in progress when this run began: it did nothing and gave way. */
+export interface SyncSkipped {
+  status: 'skipped';
+  runId: string;
+  inProgress: { workflowId: string; runId: string };
+}
+
+export type SyncWorkflowResult = SyncSucceeded | SyncSkipped;
+
+/** The result of a run that was expected to do the sync (nothing else was running). */
+export function assertSucceeded(result: SyncWorkflowResult): SyncSucceeded {
+  if (result.status !== 'succeeded') {
+    throw new Error(`run ${result.runId} gave way to the sync in progress (${result.inProgress.workflowId})`);
+  }
+  return result;
 }
 
 /** Failure types an activity raises on purpose; all of them are final for the run. */

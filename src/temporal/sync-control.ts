@@ -1,11 +1,11 @@
 import type { Client, WorkflowExecutionStatusName } from '@temporalio/client';
-import { approveSignal, rejectSignal, SCHEDULE_ID } from './contract.ts';
-import { triggerSync, type TriggeredRun } from './trigger.ts';
+import { approveSignal, rejectSignal } from './contract.ts';
+import type { RunStarter, TriggeredRun } from './run-start.ts';
 
 /** What the API asks of Temporal: start a run, wait for one, decide a held one, ask how one stands. */
 export interface SyncControl {
-  /** Starts a sync now through the schedule, or returns the one in progress. */
-  trigger(): Promise<TriggeredRun>;
+  /** Starts a sync now on behalf of `requestedBy` (an admin token's name), or returns the one in progress. */
+  trigger(requestedBy: string): Promise<TriggeredRun>;
   /** Resolves when the run has ended, however it ended. */
   ended(workflowId: string, runId: string): Promise<void>;
   /** Signals an operator's decision to a run held by the removal guard. */
@@ -14,9 +14,9 @@ export interface SyncControl {
   status(workflowId: string, runId: string): Promise<WorkflowExecutionStatusName>;
 }
 
-export function createTemporalSyncControl(client: Client, scheduleId = SCHEDULE_ID): SyncControl {
+export function createTemporalSyncControl(client: Client, starter: RunStarter): SyncControl {
   return {
-    trigger: () => triggerSync(client, scheduleId),
+    trigger: (requestedBy) => starter.start({ trigger: 'manual', requestedBy }),
     ended: (workflowId, runId) =>
       client.workflow
         .getHandle(workflowId, runId)

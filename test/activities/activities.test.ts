@@ -10,6 +10,7 @@ import {
   ConfluenceUnavailableError,
 } from '../../src/confluence/errors.ts';
 import { MockDataError } from '../../src/sync/sources.ts';
+import type { RunState, RunStateOf } from '../../src/temporal/run-start.ts';
 import { createFakeListSource } from '../fakes/list-source.ts';
 import { createMemoryStores } from '../fakes/memory-stores.ts';
 
@@ -34,15 +35,30 @@ let runCounter = 0;
 function setup(options: { maxRemovalPercent?: number } = {}) {
   const stores = createMemoryStores();
   const source = createFakeListSource();
-  const activities = createActivities({ stores, source, maxRemovalPercent: options.maxRemovalPercent ?? 25 });
+  const states = new Map<string, RunState>();
+  // Temporal's view of each run, as a test sets it; unknown runs are running.
+  const stateOf: RunStateOf = async (_workflowId, runId) => states.get(runId) ?? 'RUNNING';
+  const activities = createActivities({
+    stores,
+    source,
+    maxRemovalPercent: options.maxRemovalPercent ?? 25,
+    stateOf,
+  });
   const newRun = () => {
     runCounter += 1;
     return { runId: `run-${runCounter}`, workflowId: `restricted-list-sync-${runCounter}` };
   };
-  /** Every step of one run, each in its own activity context (attempt 1). */
-  const sync = async (approvedBy: string | null = null) => {
+  /**
+   * Every step of one run, each in its own activity context (attempt 1). `claim: false` skips the
+   * one-at-a-time check, for a change made beside a run that is in progress.
+   */
+  const sync = async (approvedBy: string | null = null, { claim = true } = {}) => {
     const run = newRun();
     const env = activityEnv();
+    if (claim) {
+      const started = await env.run(activities.startRun, { ...run, trigger: 'schedule' as const });
+      if (started.skipped !== null) throw new Error(`run ${run.runId} gave way to ${started.skipped.runId}`);
+    }
     await env.run(activities.fetchPages, { ...run, trigger: 'schedule' as const });
     await env.run(activities.parsePages, run);
     const diff = await env.run(activities.diffList, run);
@@ -54,7 +70,7 @@ function setup(options: { maxRemovalPercent?: number } = {}) {
       .filter((row) => row.is_active)
       .map((row) => row.ticker)
       .sort();
-  return { stores, source, activities, newRun, sync, active };
+  return { stores, source, activities, newRun, sync, active, states };
 }
 
 /** What the activity threw, for assertions on the failure's type and retryability. */
@@ -66,6 +82,72 @@ async function failureOf(promise: Promise<unknown>): Promise<unknown> {
   }
   throw new Error('expected the activity to fail');
 }
+
+describe('startRun', () => {
+  it('records the run and says what list it starts from; a retry (attempt 2) changes nothing', async () => {
+    const { stores, source, activities, newRun, sync } = setup();
+    source.put({ id: PAGE_ID, storage: listPage(['AAPL', 'MSFT']) });
+    const first = await sync();
+    const run = newRun();
+    const input = { ...run, trigger: 'manual' as const, requestedBy: 'ops-alice' };
+    const started = await activityEnv().run(activities.startRun, input);
+    expect(started).toEqual({
+      skipped: null,
+      baseline: {
+        listVersion: 1,
+        activeCount: 2,
+        pages: [{ id: PAGE_ID, title: 'Restricted Instruments List', version: 1, url: expect.any(String) }],
+      },
+    });
+    expect(await activityEnv(2).run(activities.startRun, input)).toEqual(started);
+    expect((await stores.runs.unfinished()).map((r) => [r.id, r.trigger, r.requested_by])).toEqual([
+      [run.runId, 'manual', 'ops-alice'],
+    ]);
+    expect((await stores.runs.get(first.run.runId))?.status).toBe('succeeded');
+  });
+
+  it('gives way to a sync in progress, recording nothing for itself', async () => {
+    const { stores, activities, newRun } = setup();
+    const busy = newRun();
+    await activityEnv().run(activities.startRun, {
+      ...busy,
+      trigger: 'manual' as const,
+      requestedBy: 'ops-bob',
+    });
+    await stores.runs.markAwaitingApproval(busy.runId, 'held');
+    const late = newRun();
+    const started = await activityEnv().run(activities.startRun, { ...late, trigger: 'schedule' as const });
+    expect(started.skipped).toEqual({
+      workflowId: busy.workflowId,
+      runId: busy.runId,
+      startedBy: 'ops-bob (manual)',
+    });
+    expect(await stores.runs.get(late.runId)).toBeUndefined();
+  });
+
+  it('does not wait on a run Temporal has ended without it saying so; that run is recorded failed', async () => {
+    const { stores, activities, newRun, states } = setup();
+    const terminated = newRun();
+    await activityEnv().run(activities.startRun, { ...terminated, trigger: 'schedule' as const });
+    states.set(terminated.runId, 'TERMINATED');
+    const next = newRun();
+    expect(
+      (await activityEnv().run(activities.startRun, { ...next, trigger: 'schedule' as const })).skipped,
+    ).toBeNull();
+    expect(await stores.runs.get(terminated.runId)).toMatchObject({
+      status: 'failed',
+      error_code: 'WorkflowTERMINATED',
+      error: 'the workflow is terminated in Temporal; nothing was applied by it',
+    });
+    // A run that completed but has not yet recorded it is not in progress, and is left to say so itself.
+    states.set(next.runId, 'COMPLETED');
+    const third = newRun();
+    expect(
+      (await activityEnv().run(activities.startRun, { ...third, trigger: 'schedule' as const })).skipped,
+    ).toBeNull();
+    expect((await stores.runs.get(next.runId))?.status).toBe('running');
+  });
+});
 
 describe('fetchPages', () => {
   it('records the run and keeps the downloaded page, and on a retry (attempt 2) does it again harmlessly', async () => {
@@ -352,12 +434,12 @@ describe('applyDiff', () => {
     await env.run(activities.fetchPages, { ...run, trigger: 'schedule' as const });
     await env.run(activities.parsePages, run);
     expect((await env.run(activities.diffList, run)).held).toBeNull();
-    // Meanwhile another run added four more; this run's list would now remove five of eight.
+    // Meanwhile four more were applied beside it; this run's list would now remove five of eight.
     source.put({
       id: PAGE_ID,
       storage: listPage(['AAPL', 'MSFT', 'TSLA', 'NVDA', 'IBM', 'ORCL', 'AMZN', 'META']),
     });
-    await sync();
+    await sync(null, { claim: false });
     const failure = await failureOf(env.run(activities.applyDiff, { ...run, approvedBy: null }));
     expect(failure).toMatchObject({ type: 'ListChangedWhileHeld', nonRetryable: true });
     expect((failure as Error).message).toMatch(

@@ -87,7 +87,7 @@ describe('removal guard', () => {
     expect(((error as WorkflowFailedError).cause as { type?: string }).type).toBe('ApprovalTimedOut');
     expect(await p.activeTickers()).toEqual(ALL_TICKERS);
     expect((await p.get('/v1/sync/status')).body.last_error.message).toMatch(
-      /^nobody approved within \d+ min: the sync would remove every instrument/,
+      /^nobody approved within [\d.]+ (h|min|s): the sync would remove every instrument/,
     );
   });
 

@@ -19,7 +19,6 @@ import {
   type SyncRun,
 } from '../../src/domain/index.ts';
 import type {
-  ApplyScope,
   ClaimCheckStore,
   HistoryStore,
   InstrumentStore,
@@ -101,7 +100,7 @@ export function createMemoryStores(options: { clock?: () => Date } = {}): Memory
   const runSequence = new Map<string, number>();
   const subscribers = new Set<() => void>();
   const faults = new Map<string, Error>();
-  let lock: Promise<unknown> = Promise.resolve();
+  const locks = new Map<string, Promise<unknown>>();
 
   const fault = (method: string) => {
     const error = faults.get(method);
@@ -164,11 +163,6 @@ export function createMemoryStores(options: { clock?: () => Date } = {}): Memory
           decided_at: null,
         });
       },
-      async recordManualTrigger(runId, workflowId, requestedBy) {
-        fault('runs.recordManualTrigger');
-        if (runRows.get(runId)) update(runId, { trigger: 'manual', requested_by: requestedBy });
-        else await runStore.start({ id: runId, workflowId, trigger: 'manual', requestedBy });
-      },
       async get(runId) {
         fault('runs.get');
         return copy(runRows.get(runId));
@@ -194,6 +188,14 @@ export function createMemoryStores(options: { clock?: () => Date } = {}): Memory
         return runRows
           .values()
           .filter((run) => run.workflow_id === workflowId)
+          .sort(byStartedDesc)
+          .map((run) => copy(run)!);
+      },
+      async unfinished() {
+        fault('runs.unfinished');
+        return runRows
+          .values()
+          .filter((run) => run.status === 'running' || run.status === 'awaiting_approval')
           .sort(byStartedDesc)
           .map((run) => copy(run)!);
       },
@@ -413,6 +415,39 @@ export function createMemoryStores(options: { clock?: () => Date } = {}): Memory
 
   const base = bind(null);
 
+  /**
+   * One transaction under the named lock: work queues behind the holder, sees its own writes and
+   * the committed ones, and its writes (and `onCommit` callbacks) take effect only if it returns.
+   */
+  function transaction<T>(
+    lockName: string,
+    work: (scoped: ReturnType<typeof bind>, onCommit: (callback: () => void) => void) => Promise<T>,
+  ): Promise<T> {
+    const turn = (locks.get(lockName) ?? Promise.resolve()).then(async () => {
+      const overlay: Overlay = {
+        runs: new Map(),
+        instruments: new Map(),
+        changes: new Map(),
+        pages: new Map(),
+        artifacts: new Map(),
+      };
+      const committed: (() => void)[] = [];
+      const result = await work(bind(overlay), (callback) => committed.push(callback));
+      runs.commit(overlay.runs);
+      instruments.commit(overlay.instruments);
+      changes.commit(overlay.changes);
+      pages.commit(overlay.pages);
+      artifacts.commit(overlay.artifacts);
+      for (const callback of committed) callback();
+      return result;
+    });
+    locks.set(
+      lockName,
+      turn.catch(() => undefined),
+    );
+    return turn;
+  }
+
   const history: HistoryStore = {
     async stateAt(at, candidates) {
       fault('history.stateAt');
@@ -502,36 +537,20 @@ export function createMemoryStores(options: { clock?: () => Date } = {}): Memory
     failNext(method, error) {
       faults.set(method, error);
     },
-    withApplyLock<T>(work: (scope: ApplyScope) => Promise<T>): Promise<T> {
-      const turn = lock.then(async () => {
-        const overlay: Overlay = {
-          runs: new Map(),
-          instruments: new Map(),
-          changes: new Map(),
-          pages: new Map(),
-          artifacts: new Map(),
-        };
-        const scoped = bind(overlay);
-        let notify = false;
-        const result = await work({
+    withApplyLock: (work) =>
+      transaction('apply', async (scoped, onCommit) =>
+        work({
           instruments: scoped.instrumentStore,
           runs: scoped.runStore,
           claimChecks: scoped.claimCheckStore,
           now: async () => clock(),
           notifyListChanged: async () => {
-            notify = true;
+            onCommit(() => {
+              for (const subscriber of subscribers) queueMicrotask(subscriber);
+            });
           },
-        });
-        runs.commit(overlay.runs);
-        instruments.commit(overlay.instruments);
-        changes.commit(overlay.changes);
-        pages.commit(overlay.pages);
-        artifacts.commit(overlay.artifacts);
-        if (notify) for (const subscriber of subscribers) queueMicrotask(subscriber);
-        return result;
-      });
-      lock = turn.catch(() => undefined);
-      return turn;
-    },
+        }),
+      ),
+    withRunStartLock: (work) => transaction('run-start', (scoped) => work({ runs: scoped.runStore })),
   };
 }

@@ -8,7 +8,7 @@ import { loadConfig, type Config } from '../../src/config.ts';
 import { DEMO_PAGE_ID, DEMO_PAGE_TITLE } from '../../src/dev/demo-page.ts';
 import { startFakeConfluence, type FakeConfluence } from '../../src/dev/fake-confluence.ts';
 import type { syncRestrictedList } from '../../workflows/index.ts';
-import { WORKFLOW_TYPE, type SyncWorkflowInput } from '../../src/temporal/contract.ts';
+import { assertSucceeded, WORKFLOW_TYPE, type SyncWorkflowInput } from '../../src/temporal/contract.ts';
 import { ensureSchedule } from '../../src/temporal/schedule.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 
@@ -300,7 +300,7 @@ describe('the service as a fleet: two workers and two APIs on one database', () 
     connection = await Connection.connect({ address: config.temporal.address });
     client = new Client({ connection, namespace: config.temporal.namespace });
     // One schedule for the fleet, paused: only triggers start runs.
-    await ensureSchedule(client, config, scheduleId);
+    await ensureSchedule(client, config, { scheduleId });
     await client.schedule.getHandle(scheduleId).pause('the fleet test triggers its runs');
 
     const started = await Promise.all([
@@ -362,9 +362,9 @@ describe('the service as a fleet: two workers and two APIs on one database', () 
     for (const api of apis)
       expect((await request(`${api.url}/v1/sync`, { method: 'POST' })).status).toBe(403);
 
-    const result = await client.workflow
-      .getHandle<typeof syncRestrictedList>(first!.workflow_id, first!.run_id)
-      .result();
+    const result = assertSucceeded(
+      await client.workflow.getHandle<typeof syncRestrictedList>(first!.workflow_id, first!.run_id).result(),
+    );
     expect(result).toMatchObject({
       status: 'succeeded',
       runId: first!.run_id,
@@ -385,7 +385,7 @@ describe('the service as a fleet: two workers and two APIs on one database', () 
         ...current.filter((t) => !next.includes(t)),
       ];
       putList(next);
-      const result = await (await startRun()).result();
+      const result = assertSucceeded(await (await startRun()).result());
       const finishedAt = performance.now();
       applied(result, next);
       await Promise.all(
@@ -536,7 +536,7 @@ describe('the service as a fleet: two workers and two APIs on one database', () 
     victim!.process.kill('SIGKILL');
     expect(await victim!.exited).toEqual({ code: null, signal: 'SIGKILL' });
 
-    const result = await handle.result();
+    const result = assertSucceeded(await handle.result());
     console.log(
       `[fleet] the run finished ${((performance.now() - killedAt) / 1000).toFixed(1)} s after its worker was killed`,
     );

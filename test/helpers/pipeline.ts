@@ -16,9 +16,10 @@ import { createLogger } from '../../src/logger.ts';
 import type { Stores } from '../../src/stores/types.ts';
 import { createConfluenceListSource } from '../../src/sync/sources.ts';
 import {
+  assertSucceeded,
   WORKFLOW_TYPE,
   type SyncWorkflowInput,
-  type SyncWorkflowResult,
+  type SyncSucceeded,
 } from '../../src/temporal/contract.ts';
 import { ensureSchedule } from '../../src/temporal/schedule.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
@@ -34,7 +35,8 @@ export interface Pipeline {
   env: Record<string, string>;
   client: Client;
   taskQueue: string;
-  runSync(input?: Partial<SyncWorkflowInput>): Promise<SyncWorkflowResult>;
+  /** Runs a sync to its end; it must not have given way to another. */
+  runSync(input?: Partial<SyncWorkflowInput>): Promise<SyncSucceeded>;
   /** Starts a run and returns its handle without waiting. */
   startSync(input?: Partial<SyncWorkflowInput>): Promise<WorkflowHandleWithFirstExecutionRunId>;
   get(path: string, token?: string | null): Promise<{ status: number; body: any }>;
@@ -116,12 +118,12 @@ export async function startPipeline(
   const connection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection });
   const scheduleId = `test-schedule-${randomUUID()}`;
-  await ensureSchedule(client, config, scheduleId);
+  await ensureSchedule(client, config, { scheduleId });
   await client.schedule.getHandle(scheduleId).pause('tests trigger runs themselves');
   const { app, checkIndex } = buildApi({
     config,
     stores,
-    temporal: { client, scheduleId },
+    temporal: { client },
     logger: createLogger({ level: 'silent' }),
     pollMs: 60_000,
   });
@@ -148,7 +150,7 @@ export async function startPipeline(
     runSync: async (input = {}) => {
       const handle = await start(input);
       try {
-        return await handle.result();
+        return assertSucceeded(await handle.result());
       } finally {
         await checkIndex.refresh();
       }

@@ -5,12 +5,14 @@ import type {
   DiffStepResult,
   FetchResult,
   ParseStepResult,
+  StartStepResult,
 } from '../../src/temporal/contract.ts';
 
 export type Step = keyof SyncActivities;
 export type StepInput<S extends Step> = Parameters<SyncActivities[S]>[0];
 
 export const STEPS = [
+  'startRun',
   'fetchPages',
   'parsePages',
   'diffList',
@@ -28,6 +30,17 @@ export interface RecordedCall {
 
 // What the stub steps return unless a test overrides them: small, distinct numbers so a result
 // that mixes them up shows.
+export const STARTED: StartStepResult = {
+  skipped: null,
+  baseline: {
+    listVersion: 41,
+    activeCount: 8,
+    pages: [
+      { id: '1001', title: 'Restricted list', version: 6, url: 'https://wiki.example/pages/1001' },
+      { id: '1002', title: 'Restricted list (EMEA)', version: 3, url: null },
+    ],
+  },
+};
 export const FETCHED: FetchResult = {
   pages: [
     { id: '1001', title: 'Restricted list', version: 7, url: 'https://wiki.example/pages/1001' },
@@ -61,6 +74,7 @@ export const APPLIED: ApplyStepResult = {
 };
 
 const DEFAULTS: SyncActivities = {
+  startRun: async () => STARTED,
   fetchPages: async () => FETCHED,
   parsePages: async () => PARSED,
   diffList: async () => DIFF,

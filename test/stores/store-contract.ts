@@ -127,26 +127,6 @@ export function describeStoreContract(name: string, open: () => Promise<StoreFix
     );
 
     it(
-      'a manual trigger names who asked, on a new run or on one the workflow already recorded',
-      withStores(async (stores) => {
-        await stores.runs.recordManualTrigger('fresh', 'wf-fresh', 'ops-bob');
-        expect(await stores.runs.get('fresh')).toMatchObject({
-          trigger: 'manual',
-          requested_by: 'ops-bob',
-          status: 'running',
-        });
-        await stores.runs.start({ id: 'seen', workflowId: 'wf-seen', trigger: 'schedule' });
-        await stores.runs.markAwaitingApproval('seen', 'held');
-        await stores.runs.recordManualTrigger('seen', 'wf-seen', 'ops-carol');
-        expect(await stores.runs.get('seen')).toMatchObject({
-          trigger: 'manual',
-          requested_by: 'ops-carol',
-          status: 'awaiting_approval',
-        });
-      }),
-    );
-
-    it(
       'lists runs newest first, by workflow id too, and counts them by status',
       withStores(async (stores) => {
         for (const id of ['a', 'b', 'c']) {
@@ -255,6 +235,68 @@ export function describeStoreContract(name: string, open: () => Promise<StoreFix
           finished_at: two.at,
         });
         expect(one.at.getTime()).toBeLessThan(two.at.getTime());
+      }),
+    );
+  });
+
+  describe(`${name}: the run-start transaction`, () => {
+    it(
+      'knows the unfinished runs (running or held), newest first',
+      withStores(async (stores) => {
+        const held = await startRun(stores);
+        await stores.runs.markAwaitingApproval(held, 'held');
+        await sleep(5);
+        const failed = await startRun(stores);
+        await stores.runs.markFailed(failed, { code: 'ParseError', message: 'no table' });
+        await sleep(5);
+        const running = await startRun(stores);
+        await sleep(5);
+        const applied = await startRun(stores);
+        await apply(stores, applied, []);
+        expect((await stores.runs.unfinished()).map((run) => [run.id, run.status])).toEqual([
+          [running, 'running'],
+          [held, 'awaiting_approval'],
+        ]);
+      }),
+    );
+
+    it(
+      'decides and records one start at a time, and a throw records nothing',
+      withStores(async (stores) => {
+        const order: string[] = [];
+        let release!: () => void;
+        const holding = new Promise<void>((resolve) => (release = resolve));
+        let entered!: () => void;
+        const inside = new Promise<void>((resolve) => (entered = resolve));
+        const first = stores.withRunStartLock(async (tx) => {
+          order.push('first sees ' + (await tx.runs.unfinished()).length);
+          await tx.runs.start({
+            id: 'first',
+            workflowId: 'wf-first',
+            trigger: 'manual',
+            requestedBy: 'ops-alice',
+          });
+          entered();
+          await holding;
+        });
+        await inside;
+        const second = stores.withRunStartLock(async (tx) => {
+          order.push('second sees ' + (await tx.runs.unfinished()).map((run) => run.id).join(','));
+        });
+        await sleep(50);
+        expect(order).toEqual(['first sees 0']);
+        release();
+        await Promise.all([first, second]);
+        expect(order).toEqual(['first sees 0', 'second sees first']);
+
+        const refused = new Error('Temporal refused the start');
+        await expect(
+          stores.withRunStartLock(async (tx) => {
+            await tx.runs.start({ id: 'lost', workflowId: 'wf-lost', trigger: 'manual' });
+            throw refused;
+          }),
+        ).rejects.toBe(refused);
+        expect(await stores.runs.get('lost')).toBeUndefined();
       }),
     );
   });

@@ -30,7 +30,7 @@ describe('ensureSchedule', () => {
   });
 
   it('creates the schedule with the interval, skip overlap policy and the sync workflow', async () => {
-    expect(await ensureSchedule(client, configFor('60'), scheduleId)).toBe('created');
+    expect(await ensureSchedule(client, configFor('60'), { scheduleId })).toBe('created');
     const description = await client.schedule.getHandle(scheduleId).describe();
     expect(description.spec.intervals?.map((interval) => interval.every)).toEqual([3_600_000]);
     expect(description.policies.overlap).toBe(ScheduleOverlapPolicy.SKIP);
@@ -42,7 +42,7 @@ describe('ensureSchedule', () => {
   });
 
   it('is safe to run again and applies a changed interval', async () => {
-    expect(await ensureSchedule(client, configFor('15'), scheduleId)).toBe('updated');
+    expect(await ensureSchedule(client, configFor('15'), { scheduleId })).toBe('updated');
     const description = await client.schedule.getHandle(scheduleId).describe();
     expect(description.spec.intervals?.map((interval) => interval.every)).toEqual([900_000]);
     expect(description.policies.overlap).toBe(ScheduleOverlapPolicy.SKIP);

@@ -20,6 +20,7 @@ import {
   type StubWorker,
   type SyncHandle,
 } from '../helpers/stub-worker.ts';
+import { summariesOf } from '../helpers/temporal-history.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const REASON = 'the sync would remove 5 of 7 instruments (71%), more than the 20% allowed';
@@ -53,7 +54,7 @@ describe('syncRestrictedList', () => {
     const result = await handle.result();
     const run = idsOf(handle);
 
-    expect(stubs.steps()).toEqual(['fetchPages', 'parsePages', 'diffList', 'applyDiff']);
+    expect(stubs.steps()).toEqual(['startRun', 'fetchPages', 'parsePages', 'diffList', 'applyDiff']);
     expect(stubs.inputsOf('fetchPages')).toEqual([{ ...run, trigger: 'manual', requestedBy: 'ops-alice' }]);
     expect(stubs.inputsOf('parsePages')).toEqual([run]);
     expect(stubs.inputsOf('diffList')).toEqual([run]);
@@ -80,6 +81,47 @@ describe('syncRestrictedList', () => {
     expect(await handle.query(stageQuery)).toBe(`${APPLIED.summary}; list version 42`);
   });
 
+  it('says in words what each step does, from what the run knows at that point', async () => {
+    const stubs = stubActivities();
+    const handle = await worker.start(stubs);
+    await handle.result();
+    expect(await summariesOf(handle)).toEqual([
+      {
+        kind: 'activity',
+        type: 'startRun',
+        summary: 'Record the run (skipped if another sync is in progress)',
+      },
+      { kind: 'activity', type: 'fetchPages', summary: 'Fetch pages 1001 (stored v6), 1002 (stored v3)' },
+      { kind: 'activity', type: 'parsePages', summary: 'Parse 2 pages (1001 v7, 1002 v3)' },
+      { kind: 'activity', type: 'diffList', summary: 'Compare 12 instruments with list v41' },
+      { kind: 'activity', type: 'applyDiff', summary: 'Apply +3 −1 ~2 → list v42' },
+    ]);
+  });
+
+  it('gives way to a sync in progress: no other step runs, and the result names that sync', async () => {
+    const stubs = stubActivities({
+      startRun: async () => ({
+        skipped: {
+          workflowId: 'restricted-list-sync-manual-x',
+          runId: 'run-x',
+          startedBy: 'ops-alice (manual)',
+        },
+        baseline: { listVersion: null, activeCount: 0, pages: [] },
+      }),
+    });
+    const handle = await worker.start(stubs);
+    const result = await handle.result();
+    expect(result).toEqual({
+      status: 'skipped',
+      runId: handle.firstExecutionRunId,
+      inProgress: { workflowId: 'restricted-list-sync-manual-x', runId: 'run-x' },
+    });
+    expect(stubs.steps()).toEqual(['startRun']);
+    expect(await handle.query(stageQuery)).toBe(
+      'Skipped: sync restricted-list-sync-manual-x (started by ops-alice (manual)) is in progress; one sync runs at a time.',
+    );
+  });
+
   describe('removal guard', () => {
     it('holds the run until an operator approves, then applies with the approver recorded', async () => {
       const stubs = stubActivities({ diffList: async () => HELD_DIFF });
@@ -87,13 +129,20 @@ describe('syncRestrictedList', () => {
       const run = idsOf(handle);
       await held(handle, stubs);
 
-      expect(stubs.steps()).toEqual(['fetchPages', 'parsePages', 'diffList', 'holdForApproval']);
+      expect(stubs.steps()).toEqual(['startRun', 'fetchPages', 'parsePages', 'diffList', 'holdForApproval']);
       expect(stubs.inputsOf('holdForApproval')).toEqual([{ ...run, reason: REASON }]);
       expect((await handle.describe()).status.name).toBe('RUNNING');
 
       await handle.signal(approveSignal, { by: 'ops-alice' });
       const result = await handle.result();
-      expect(stubs.steps()).toEqual(['fetchPages', 'parsePages', 'diffList', 'holdForApproval', 'applyDiff']);
+      expect(stubs.steps()).toEqual([
+        'startRun',
+        'fetchPages',
+        'parsePages',
+        'diffList',
+        'holdForApproval',
+        'applyDiff',
+      ]);
       expect(stubs.inputsOf('applyDiff')).toEqual([{ ...run, approvedBy: 'ops-alice' }]);
       expect(result).toMatchObject({ status: 'succeeded', runId: run.runId, listVersion: 42, removed: 1 });
     });
@@ -112,6 +161,7 @@ describe('syncRestrictedList', () => {
       expect(cause).toBeInstanceOf(ApplicationFailure);
       expect(cause).toMatchObject({ type: 'RemovalRejected', message, nonRetryable: true });
       expect(stubs.steps()).toEqual([
+        'startRun',
         'fetchPages',
         'parsePages',
         'diffList',
@@ -141,9 +191,10 @@ describe('syncRestrictedList', () => {
       const cause = (error as WorkflowFailedError).cause;
       expect(cause).toBeInstanceOf(ApplicationFailure);
       expect(cause).toMatchObject({ type: 'ApprovalTimedOut', nonRetryable: true });
-      expect(cause!.message).toMatch(/^nobody approved within \d+ min: /);
+      expect(cause!.message).toBe(`nobody approved within 2 s: ${REASON}; nothing applied`);
       expect(cause!.message.endsWith(`: ${REASON}; nothing applied`)).toBe(true);
       expect(stubs.steps()).toEqual([
+        'startRun',
         'fetchPages',
         'parsePages',
         'diffList',
@@ -159,9 +210,26 @@ describe('syncRestrictedList', () => {
           decision: { decision: 'expired', by: null },
         },
       ]);
-      // It was the approval timer that ended the wait.
+      // It was the approval timer that ended the wait, and the timer says what it waits for.
       const events = (await handle.fetchHistory()).events ?? [];
       expect(events.filter((event) => event.timerFiredEventAttributes)).toHaveLength(1);
+      expect(
+        (await summariesOf(handle))
+          .filter((entry) => entry.kind !== 'activity' || entry.type !== 'startRun')
+          .slice(3),
+      ).toEqual([
+        {
+          kind: 'activity',
+          type: 'holdForApproval',
+          summary: `Mark the run held for an operator: ${REASON}`,
+        },
+        { kind: 'timer', type: null, summary: `Wait up to 2 s for an operator's decision: ${REASON}` },
+        {
+          kind: 'activity',
+          type: 'markRunFailed',
+          summary: `Record the failure: ApprovalTimedOut: nobody approved within 2 s: ${REASON}; nothing applied`,
+        },
+      ]);
     });
 
     it.each(['fetchPages', 'diffList'] as const)(
@@ -191,6 +259,7 @@ describe('syncRestrictedList', () => {
         await handle.result();
         // Had the early approval counted, apply would have run at once, approved by ops-early.
         expect(stubs.steps()).toEqual([
+          'startRun',
           'fetchPages',
           'parsePages',
           'diffList',
@@ -241,7 +310,11 @@ describe('syncRestrictedList', () => {
         expect(activityFailure!.cause).toBeInstanceOf(ApplicationFailure);
         expect(activityFailure!.cause).toMatchObject({ type, message, nonRetryable: true });
 
-        expect(stubs.steps()).toEqual([...ORDER.slice(0, ORDER.indexOf(step) + 1), 'markRunFailed']);
+        expect(stubs.steps()).toEqual([
+          'startRun',
+          ...ORDER.slice(0, ORDER.indexOf(step) + 1),
+          'markRunFailed',
+        ]);
         expect(stubs.inputsOf('markRunFailed')).toEqual([
           { ...run, trigger: 'schedule', code: type, message },
         ]);
@@ -260,6 +333,7 @@ describe('syncRestrictedList', () => {
       expect(stubs.attemptsOf('fetchPages')).toEqual([1, 2, 3]);
       expect(stubs.inputsOf('fetchPages')).toEqual(Array(3).fill({ ...run, trigger: 'manual' }));
       expect(stubs.steps()).toEqual([
+        'startRun',
         'fetchPages',
         'fetchPages',
         'fetchPages',
