@@ -1,26 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { Client, Connection } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { loadConfig, type Config } from '../../src/config.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_PAGE_ID, DEMO_PAGE_TITLE } from '../../src/dev/demo-page.ts';
-import { startFakeConfluence, type FakeConfluence } from '../../src/dev/fake-confluence.ts';
-import type { syncRestrictedList } from '../../workflows/index.ts';
-import { WORKFLOW_TYPE, type SyncWorkflowInput } from '../../src/temporal/contract.ts';
-import { ensureSchedule } from '../../src/temporal/schedule.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { FLEET_TOKENS, checkLoad, request, startFleet, type Fleet } from '../helpers/fleet.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 // The service as it runs in production: several worker processes and several API processes on
-// one database and one Temporal namespace. Everything runs on loopback; every child process is
-// stopped in afterAll, exits by itself when this test process dies (IPC channel) and after
-// MAX_LIFETIME_MS at the latest.
+// one database and one Temporal namespace (test/helpers/fleet.ts).
 
-const TOKENS = { read: 'fleet-read-token-0123456789abcdef', admin: 'fleet-admin-token-0123456789abcdef' };
-const MAX_LIFETIME_MS = 240_000;
-const WORKER_SCRIPT = fileURLToPath(new URL('../helpers/worker-process.ts', import.meta.url));
-const API_SCRIPT = fileURLToPath(new URL('../helpers/api-process.ts', import.meta.url));
 const BODY_DOWNLOAD = `/api/v2/pages/${DEMO_PAGE_ID}?body-format`;
 
 /** Instruments the page may list; checks ask about all of them (and one never listed). */
@@ -52,202 +37,15 @@ function nextList(list: readonly string[]): string[] {
 }
 
 const sorted = (tickers: Iterable<string>) => [...tickers].sort();
-const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls every `intervalMs` until `check` returns a value, or fails after `timeoutMs`. */
-async function pollUntil<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  options: { timeoutMs: number; intervalMs?: number },
-): Promise<T> {
-  const deadline = Date.now() + options.timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${options.timeoutMs} ms waiting for ${what}`);
-    await delay(options.intervalMs ?? 50);
-  }
-}
-
-interface Child {
-  name: string;
-  process: ChildProcess;
-  /** The last lines it printed, for the error message when it misbehaves. */
-  output: string[];
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** The worker identity Temporal records (the SDK's default, `<pid>@<hostname>`). */
-  identity: string;
-  /** SIGKILLed by a test on purpose (not a failed stop). */
-  killedOnPurpose: boolean;
-}
-
-/** Starts one of the helper scripts and resolves when its stdout matches `ready`. */
-async function spawnChild(
-  name: string,
-  script: string,
-  env: Record<string, string>,
-  ready: RegExp,
-): Promise<{ child: Child; match: RegExpExecArray }> {
-  // An IPC channel, so that the child exits when this process dies.
-  const proc = spawn(process.execPath, [script], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-  });
-  const output: string[] = [];
-  const keep = (chunk: Buffer) => {
-    output.push(
-      ...chunk
-        .toString()
-        .split('\n')
-        .filter((line) => line !== ''),
-    );
-    output.splice(0, Math.max(0, output.length - 40));
-  };
-  proc.stderr!.on('data', keep);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    proc.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  const child: Child = {
-    name,
-    process: proc,
-    output,
-    exited,
-    identity: `${proc.pid}@${hostname()}`,
-    killedOnPurpose: false,
-  };
-  children.push(child);
-  let stdout = '';
-  const match = await new Promise<RegExpExecArray>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`${name} was not ready within 30 s:\n${output.join('\n')}`)),
-      30_000,
-    );
-    proc.stdout!.on('data', (chunk: Buffer) => {
-      keep(chunk);
-      stdout += chunk.toString();
-      const found = ready.exec(stdout);
-      if (found) {
-        clearTimeout(timer);
-        resolve(found);
-      }
-    });
-    void exited.then(({ code, signal }) => {
-      clearTimeout(timer);
-      reject(new Error(`${name} exited (${code ?? signal}) before it was ready:\n${output.join('\n')}`));
-    });
-  });
-  return { child, match };
-}
-
-/** SIGTERM, then SIGKILL if it has not exited within `timeoutMs`; resolves with how it exited. */
-async function stopChild(
-  child: Child,
-  timeoutMs = 10_000,
-): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  if (child.process.exitCode !== null || child.process.signalCode !== null) return child.exited;
-  child.process.kill('SIGTERM');
-  const timer = setTimeout(() => child.process.kill('SIGKILL'), timeoutMs);
-  const how = await child.exited;
-  clearTimeout(timer);
-  return how;
-}
-
-const children: Child[] = [];
-const killAll = () => {
-  for (const child of children)
-    if (child.process.exitCode === null && child.process.signalCode === null) child.process.kill('SIGKILL');
-};
-
-interface Api {
-  name: string;
-  url: string;
-  child: Child;
-}
-
-async function request(
-  url: string,
-  options: { method?: string; token?: string | null } = {},
-): Promise<{ status: number; body: any }> {
-  const token = options.token === undefined ? TOKENS.read : options.token;
-  const response = await fetch(url, {
-    method: options.method ?? 'GET',
-    headers: token === null ? {} : { authorization: `Bearer ${token}` },
-    signal: AbortSignal.timeout(30_000),
-  });
-  return { status: response.status, body: await response.json() };
-}
-
-interface Answer {
-  api: number;
-  ticker: string;
-  status: number;
-  restricted?: boolean;
-  listVersion?: number;
-  ms: number;
-}
-
-/** `ratePerSecond` GET /v1/check requests for `durationMs`, round-robin over the APIs, at most `concurrency` at a time. */
-async function checkLoad(
-  apis: readonly Api[],
-  options: typeof LOAD,
-): Promise<{ answers: Answer[]; elapsedMs: number }> {
-  const tickers = [...POOL, NEVER_LISTED];
-  const answers: Answer[] = [];
-  const inFlight = new Set<Promise<void>>();
-  const started = performance.now();
-  let issued = 0;
-  const issue = (n: number) => {
-    const api = n % apis.length;
-    const ticker = tickers[n % tickers.length]!;
-    const sentAt = performance.now();
-    const done = fetch(`${apis[api]!.url}/v1/check?ticker=${encodeURIComponent(ticker)}`, {
-      headers: { authorization: `Bearer ${TOKENS.read}` },
-      signal: AbortSignal.timeout(10_000),
-    })
-      .then(async (response) => {
-        const body = (await response.json()) as { restricted?: boolean; list_version?: number };
-        answers.push({
-          api,
-          ticker,
-          status: response.status,
-          restricted: body.restricted,
-          listVersion: body.list_version,
-          ms: performance.now() - sentAt,
-        });
-      })
-      .catch(() => {
-        answers.push({ api, ticker, status: 0, ms: performance.now() - sentAt });
-      })
-      .finally(() => inFlight.delete(done));
-    inFlight.add(done);
-  };
-  while (performance.now() - started < options.durationMs) {
-    const due = Math.floor(((performance.now() - started) / 1000) * options.ratePerSecond);
-    while (issued < due && inFlight.size < options.concurrency) issue(issued++);
-    // Pacing, not synchronisation: the next slots are a few milliseconds away.
-    await delay(2);
-  }
-  await Promise.all(inFlight);
-  return { answers, elapsedMs: performance.now() - started };
-}
-
 describe('the service as a fleet: two workers and two APIs on one database', () => {
-  let database: TestDatabase;
-  let confluence: FakeConfluence;
-  let config: Config;
-  let connection: Connection;
-  let client: Client;
-  let env: Record<string, string>;
-  const scheduleId = `fleet-schedule-${randomUUID()}`;
-  const workers: Child[] = [];
-  const apis: Api[] = [];
+  let fleet: Fleet;
   /** Every applied list version and the tickers it restricts (what was put on the page for it). */
   const lists = new Map<number, ReadonlySet<string>>();
   let current: string[] = [];
   let version = 0;
 
   const putList = (tickers: readonly string[]) =>
-    confluence.putPage({ id: DEMO_PAGE_ID, title: DEMO_PAGE_TITLE, storage: listPage(tickers) });
+    fleet.confluence.putPage({ id: DEMO_PAGE_ID, title: DEMO_PAGE_TITLE, storage: listPage(tickers) });
 
   /** Records the list a finished run applied; every run of this file changes the list. */
   function applied(result: { listVersion: number }, tickers: readonly string[]) {
@@ -257,85 +55,14 @@ describe('the service as a fleet: two workers and two APIs on one database', () 
     lists.set(version, new Set(tickers));
   }
 
-  /** A run started straight on the task queue (with input a trigger cannot pass). */
-  const startRun = (input: Partial<SyncWorkflowInput> = {}) =>
-    client.workflow.start<typeof syncRestrictedList>(WORKFLOW_TYPE, {
-      taskQueue: config.temporal.taskQueue,
-      workflowId: `fleet-sync-${randomUUID()}`,
-      args: [{ trigger: 'manual', ...input }],
-    });
-
-  const startApi = async (name: string, extraEnv: Record<string, string> = {}): Promise<Api> => {
-    const { child, match } = await spawnChild(
-      name,
-      API_SCRIPT,
-      { ...env, ...extraEnv },
-      /listening (http:\/\/127\.0\.0\.1:\d+)/,
-    );
-    return { name, url: match[1]!, child };
-  };
-  const startWorker = async (name: string) => (await spawnChild(name, WORKER_SCRIPT, env, /ready/)).child;
-
   beforeAll(async () => {
-    process.once('exit', killAll);
-    database = await createTestDatabase();
-    confluence = await startFakeConfluence();
+    fleet = await startFleet({ workers: 2, apis: 2 });
     putList(FIRST_LIST);
-    env = {
-      CONFLUENCE_URL: `${confluence.url}/wiki`,
-      CONFLUENCE_USERNAME: confluence.username,
-      CONFLUENCE_API_TOKEN: confluence.apiToken,
-      RESTRICTED_INSTRUMENTS_PAGE_URL: confluence.pageUrl(DEMO_PAGE_ID),
-      DATABASE_URL: database.url,
-      TEMPORAL_ADDRESS: inject('temporalAddress'),
-      TEMPORAL_TASK_QUEUE: `fleet-${randomUUID()}`,
-      API_READ_TOKENS: `trading=${TOKENS.read}`,
-      API_ADMIN_TOKENS: `ops-alice=${TOKENS.admin}`,
-      RLS_SCHEDULE_ID: scheduleId,
-      WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'),
-      LOG_LEVEL: 'error',
-      RLS_MAX_LIFETIME_MS: String(MAX_LIFETIME_MS),
-    };
-    config = loadConfig(env);
-    connection = await Connection.connect({ address: config.temporal.address });
-    client = new Client({ connection, namespace: config.temporal.namespace });
-    // One schedule for the fleet, paused: only triggers start runs.
-    await ensureSchedule(client, config, scheduleId);
-    await client.schedule.getHandle(scheduleId).pause('the fleet test triggers its runs');
-
-    const started = await Promise.all([
-      startWorker('worker-1'),
-      startWorker('worker-2'),
-      startApi('api-1'),
-      startApi('api-2'),
-    ]);
-    workers.push(started[0], started[1]);
-    apis.push(started[2], started[3]);
   });
-
-  afterAll(async () => {
-    const stopped = await Promise.allSettled(children.map((child) => stopChild(child)));
-    process.removeListener('exit', killAll);
-    await client?.schedule
-      .getHandle(scheduleId)
-      .delete()
-      .catch(() => undefined);
-    await connection?.close();
-    await confluence?.close();
-    await database?.drop();
-    // Workers and APIs stop cleanly on SIGTERM; anything else is worth a look (the killed worker aside).
-    for (const [i, outcome] of stopped.entries()) {
-      const child = children[i]!;
-      const how = outcome.status === 'fulfilled' ? outcome.value : outcome.reason;
-      if (how?.code !== 0 && !child.killedOnPurpose)
-        console.error(
-          `[fleet] ${child.name} did not stop cleanly (${JSON.stringify(how)}):\n${child.output.join('\n')}`,
-        );
-    }
-  });
+  afterAll(() => fleet?.stop());
 
   it('before the first sync no API is ready, and checks answer 503, never "not restricted"', async () => {
-    for (const api of apis) {
+    for (const api of fleet.apis) {
       const ready = await request(`${api.url}/readyz`, { token: null });
       expect(ready).toMatchObject({
         status: 503,
@@ -349,9 +76,9 @@ describe('the service as a fleet: two workers and two APIs on one database', () 
 
   it('runs one sync at a time: triggers through both APIs at once return the same run', async () => {
     // A slow page download keeps the first run busy while the other trigger arrives.
-    confluence.fail({ delayMs: 3_000, pathIncludes: BODY_DOWNLOAD });
+    fleet.confluence.fail({ delayMs: 3_000, pathIncludes: BODY_DOWNLOAD });
     const triggers = await Promise.all(
-      apis.map((api) => request(`${api.url}/v1/sync`, { method: 'POST', token: TOKENS.admin })),
+      fleet.apis.map((api) => request(`${api.url}/v1/sync`, { method: 'POST', token: FLEET_TOKENS.admin })),
     );
     for (const trigger of triggers) expect(trigger.status).toBe(202);
     const [first, second] = triggers.map(
@@ -359,12 +86,10 @@ describe('the service as a fleet: two workers and two APIs on one database', () 
     );
     expect(second).toMatchObject({ workflow_id: first!.workflow_id, run_id: first!.run_id });
     // Triggering needs an admin token, on every API.
-    for (const api of apis)
+    for (const api of fleet.apis)
       expect((await request(`${api.url}/v1/sync`, { method: 'POST' })).status).toBe(403);
 
-    const result = await client.workflow
-      .getHandle<typeof syncRestrictedList>(first!.workflow_id, first!.run_id)
-      .result();
+    const result = await fleet.client.workflow.getHandle(first!.workflow_id, first!.run_id).result();
     expect(result).toMatchObject({
       status: 'succeeded',
       runId: first!.run_id,
@@ -372,12 +97,12 @@ describe('the service as a fleet: two workers and two APIs on one database', () 
       removed: 0,
     });
     applied(result, FIRST_LIST);
-    const runs = await database.db('sync_runs').select('id', 'status', 'requested_by');
+    const runs = await fleet.database.db('sync_runs').select('id', 'status', 'requested_by');
     expect(runs).toEqual([{ id: first!.run_id, status: 'succeeded', requested_by: 'ops-alice' }]);
   }, 60_000);
 
   it("a sync applied through one worker is visible on both APIs' checks right after the run finishes", async () => {
-    const delays: number[][] = apis.map(() => []);
+    const delays: number[][] = fleet.apis.map(() => []);
     for (let round = 0; round < 3; round++) {
       const next = nextList(current);
       const changed = [
@@ -385,12 +110,12 @@ describe('the service as a fleet: two workers and two APIs on one database', () 
         ...current.filter((t) => !next.includes(t)),
       ];
       putList(next);
-      const result = await (await startRun()).result();
+      const result = await (await fleet.startRun()).result();
       const finishedAt = performance.now();
       applied(result, next);
       await Promise.all(
-        apis.map(async (api, i) => {
-          await pollUntil(
+        fleet.apis.map(async (api, i) => {
+          await waitFor(
             `${api.name} to answer from list version ${result.listVersion}`,
             async () => {
               const answers = await Promise.all(
@@ -398,7 +123,8 @@ describe('the service as a fleet: two workers and two APIs on one database', () 
               );
               return answers.every((a) => a.body.list_version === result.listVersion) ? answers : undefined;
             },
-            { timeoutMs: 5_000, intervalMs: 10 },
+            5_000,
+            10,
           ).then((answers) => {
             delays[i]!.push(performance.now() - finishedAt);
             // The new list, whole: the added tickers restricted, the removed ones no longer.
@@ -408,7 +134,7 @@ describe('the service as a fleet: two workers and two APIs on one database', () 
       );
     }
     console.log(
-      `[fleet] propagation after the workflow result arrived (3 syncs): ${apis.map((api, i) => `${api.name} ${delays[i]!.map((ms) => `${ms.toFixed(0)} ms`).join(', ')}`).join('; ')}`,
+      `[fleet] propagation after the workflow result arrived (3 syncs): ${fleet.apis.map((api, i) => `${api.name} ${delays[i]!.map((ms) => `${ms.toFixed(0)} ms`).join(', ')}`).join('; ')}`,
     );
     // Generous: the index reloads on NOTIFY within milliseconds; this bound only catches a lost
     // notification (the safety-net poll runs every 5 s).
@@ -416,7 +142,7 @@ describe('the service as a fleet: two workers and two APIs on one database', () 
   }, 60_000);
 
   it('an API process started later loads the current list before it reports ready', async () => {
-    const late = await startApi('api-late');
+    const late = await fleet.startApi('api-late');
     // Its very first answers already come from the current list.
     const ready = await request(`${late.url}/readyz`, { token: null });
     expect(ready).toMatchObject({
@@ -436,11 +162,11 @@ describe('the service as a fleet: two workers and two APIs on one database', () 
       401,
     );
     // It stops cleanly on SIGTERM.
-    expect(await stopChild(late.child)).toEqual({ code: 0, signal: null });
+    expect(await fleet.stopProcess(late.process)).toEqual({ code: 0, signal: null });
   }, 60_000);
 
   it('under load while syncs add and remove instruments, every check answers from one whole list', async () => {
-    const loadRun = checkLoad(apis, LOAD);
+    const loadRun = checkLoad(fleet.apis, { tickers: [...POOL, NEVER_LISTED], ...LOAD });
     let loading = true;
     void loadRun.finally(() => (loading = false)).catch(() => undefined);
     let syncs = 0;
@@ -449,14 +175,14 @@ describe('the service as a fleet: two workers and two APIs on one database', () 
         const next = nextList(current);
         putList(next);
         // Through the APIs in turn, the way an operator triggers a run.
-        const api = apis[syncs % apis.length]!;
+        const api = fleet.apis[syncs % fleet.apis.length]!;
         const finished = await request(`${api.url}/v1/sync?wait=true`, {
           method: 'POST',
-          token: TOKENS.admin,
+          token: FLEET_TOKENS.admin,
         });
         expect(finished).toMatchObject({ status: 200, body: { status: 'succeeded' } });
         applied({ listVersion: finished.body.list_version as number }, next);
-        const list = await request(`${apis[(syncs + 1) % apis.length]!.url}/v1/restricted`);
+        const list = await request(`${fleet.apis[(syncs + 1) % fleet.apis.length]!.url}/v1/restricted`);
         expect(sorted(list.body.instruments.map((i: { ticker: string }) => i.ticker))).toEqual(sorted(next));
         syncs += 1;
       }
@@ -479,7 +205,7 @@ describe('the service as a fleet: two workers and two APIs on one database', () 
       (latencies[Math.min(latencies.length - 1, Math.floor((latencies.length * p) / 100))] ?? 0).toFixed(1);
     console.log(
       `[fleet] load: ${served.length} checks served in ${(elapsedMs / 1000).toFixed(1)} s (${((served.length * 1000) / elapsedMs).toFixed(0)}/s; ` +
-        `${apis.map((api, i) => `${api.name} ${served.filter((a) => a.api === i).length}`).join(', ')}), ` +
+        `${fleet.apis.map((api, i) => `${api.name} ${served.filter((a) => a.api === i).length}`).join(', ')}), ` +
         `statuses ${JSON.stringify(Object.fromEntries(byStatus))}, errors ${answers.length - served.length}, ` +
         `wrong answers ${wrong.length}, unknown versions ${unknownVersion.length}, ` +
         `${syncs} syncs applied, versions seen ${versionsSeen.join(',')}, latency p50 ${percentile(50)} ms p99 ${percentile(99)} ms`,
@@ -502,28 +228,27 @@ describe('the service as a fleet: two workers and two APIs on one database', () 
     };
     putList(next);
     // The download hangs, so the run is inside its fetch step when its worker dies.
-    confluence.fail({ delayMs: 15_000, pathIncludes: BODY_DOWNLOAD });
-    const downloadsBefore = confluence.requests.filter((r) => r.path.includes(BODY_DOWNLOAD)).length;
+    fleet.confluence.fail({ delayMs: 15_000, pathIncludes: BODY_DOWNLOAD });
+    const downloadsBefore = fleet.confluence.requests.filter((r) => r.path.includes(BODY_DOWNLOAD)).length;
     // A short attempt timeout, so the killed worker's attempt is retried within seconds.
-    const handle = await startRun({ activityStartToCloseMs: 3_000 });
-    const holder = await pollUntil(
+    const handle = await fleet.startRun({ activityStartToCloseMs: 3_000 });
+    const workers = [...fleet.workers];
+    const holder = await waitFor(
       'a worker to start the fetch step',
       async () => {
         const { raw } = await handle.describe();
         const pending = raw.pendingActivities?.find((a) => a.activityType?.name === 'fetchPages');
         return pending?.lastWorkerIdentity ? pending.lastWorkerIdentity : undefined;
       },
-      { timeoutMs: 10_000 },
+      10_000,
     );
-    await pollUntil(
+    await waitFor(
       'the download to start',
       async () =>
-        confluence.requests.filter((r) => r.path.includes(BODY_DOWNLOAD)).length > downloadsBefore
+        fleet.confluence.requests.filter((r) => r.path.includes(BODY_DOWNLOAD)).length > downloadsBefore
           ? true
           : undefined,
-      {
-        timeoutMs: 10_000,
-      },
+      10_000,
     );
     const victim = workers.find((worker) => worker.identity === holder);
     const survivor = workers.find((worker) => worker !== victim);
@@ -532,9 +257,7 @@ describe('the service as a fleet: two workers and two APIs on one database', () 
       `the fetch step runs on ${holder}, not on one of ${workers.map((w) => w.identity).join(', ')}`,
     ).toBeDefined();
     const killedAt = performance.now();
-    victim!.killedOnPurpose = true;
-    victim!.process.kill('SIGKILL');
-    expect(await victim!.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(await fleet.kill(victim!)).toEqual({ code: null, signal: 'SIGKILL' });
 
     const result = await handle.result();
     console.log(
@@ -551,8 +274,13 @@ describe('the service as a fleet: two workers and two APIs on one database', () 
       survivor!.identity,
     ]);
     expect(fetchStarts[0]!.activityTaskStartedEventAttributes!.attempt).toBeGreaterThan(1);
-    const active = await database.db('restricted_instruments').where({ is_active: true }).pluck('ticker');
+    const active = await fleet.database
+      .db('restricted_instruments')
+      .where({ is_active: true })
+      .pluck('ticker');
     expect(sorted(active)).toEqual(sorted(next));
-    expect((await database.db('sync_runs').where({ id: result.runId }).first()).status).toBe('succeeded');
+    expect((await fleet.database.db('sync_runs').where({ id: result.runId }).first()).status).toBe(
+      'succeeded',
+    );
   }, 60_000);
 });
