@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_PAGE_ID, DEMO_PAGE_TITLE } from '../../src/dev/demo-page.ts';
 import { FLEET_TOKENS, checkLoad, request, startFleet, type Fleet } from '../helpers/fleet.ts';
-import { waitFor } from '../helpers/wait.ts';
+import { waitFor, within } from '../helpers/wait.ts';
 
 // The service as it runs in production: several worker processes and several API processes on
 // one database and one Temporal namespace (test/helpers/fleet.ts).
@@ -75,11 +75,17 @@ describe('the service as a fleet: two workers and two APIs on one database', () 
   });
 
   it('runs one sync at a time: triggers through both APIs at once return the same run', async () => {
-    // A slow page download keeps the first run busy while the other trigger arrives.
-    fleet.confluence.fail({ delayMs: 3_000, pathIncludes: BODY_DOWNLOAD });
-    const triggers = await Promise.all(
-      fleet.apis.map((api) => request(`${api.url}/v1/sync`, { method: 'POST', token: FLEET_TOKENS.admin })),
-    );
+    // The run cannot finish while its page download is held, so it is still in progress when
+    // each trigger is handled, however slowly the two arrive.
+    const gate = fleet.confluence.hold({ pathIncludes: BODY_DOWNLOAD });
+    let triggers: { status: number; body: any }[];
+    try {
+      triggers = await Promise.all(
+        fleet.apis.map((api) => request(`${api.url}/v1/sync`, { method: 'POST', token: FLEET_TOKENS.admin })),
+      );
+    } finally {
+      gate.release();
+    }
     for (const trigger of triggers) expect(trigger.status).toBe(202);
     const [first, second] = triggers.map(
       (trigger) => trigger.body as { workflow_id: string; run_id: string },
@@ -227,37 +233,36 @@ describe('the service as a fleet: two workers and two APIs on one database', () 
       removed: current.filter((t) => !next.includes(t)).length,
     };
     putList(next);
-    // The download hangs, so the run is inside its fetch step when its worker dies.
-    fleet.confluence.fail({ delayMs: 15_000, pathIncludes: BODY_DOWNLOAD });
-    const downloadsBefore = fleet.confluence.requests.filter((r) => r.path.includes(BODY_DOWNLOAD)).length;
+    const workers = [...fleet.workers];
+    // The download is held until the worker running the fetch step is dead; the released gate
+    // then lets the retried attempt's download through.
+    const gate = fleet.confluence.hold({ pathIncludes: BODY_DOWNLOAD });
+    let victim: (typeof workers)[number] | undefined;
+    let killedAt: number;
     // A short attempt timeout, so the killed worker's attempt is retried within seconds.
     const handle = await fleet.startRun({ activityStartToCloseMs: 3_000 });
-    const workers = [...fleet.workers];
-    const holder = await waitFor(
-      'a worker to start the fetch step',
-      async () => {
-        const { raw } = await handle.describe();
-        const pending = raw.pendingActivities?.find((a) => a.activityType?.name === 'fetchPages');
-        return pending?.lastWorkerIdentity ? pending.lastWorkerIdentity : undefined;
-      },
-      10_000,
-    );
-    await waitFor(
-      'the download to start',
-      async () =>
-        fleet.confluence.requests.filter((r) => r.path.includes(BODY_DOWNLOAD)).length > downloadsBefore
-          ? true
-          : undefined,
-      10_000,
-    );
-    const victim = workers.find((worker) => worker.identity === holder);
+    try {
+      await within('the fetch step to ask for the page', gate.arrived, 10_000);
+      const holder = await waitFor(
+        'the fetch step to name its worker',
+        async () => {
+          const { raw } = await handle.describe();
+          const pending = raw.pendingActivities?.find((a) => a.activityType?.name === 'fetchPages');
+          return pending?.lastWorkerIdentity ? pending.lastWorkerIdentity : undefined;
+        },
+        10_000,
+      );
+      victim = workers.find((worker) => worker.identity === holder);
+      expect(
+        victim,
+        `the fetch step runs on ${holder}, not on one of ${workers.map((w) => w.identity).join(', ')}`,
+      ).toBeDefined();
+      killedAt = performance.now();
+      expect(await fleet.kill(victim!)).toEqual({ code: null, signal: 'SIGKILL' });
+    } finally {
+      gate.release();
+    }
     const survivor = workers.find((worker) => worker !== victim);
-    expect(
-      victim,
-      `the fetch step runs on ${holder}, not on one of ${workers.map((w) => w.identity).join(', ')}`,
-    ).toBeDefined();
-    const killedAt = performance.now();
-    expect(await fleet.kill(victim!)).toEqual({ code: null, signal: 'SIGKILL' });
 
     const result = await handle.result();
     console.log(
