@@ -1,17 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_PAGE_ID, DEMO_PAGE_TITLE } from '../../src/dev/demo-page.ts';
+import { createTestDatabase } from '../helpers/db.ts';
 import { FLEET_TOKENS, checkLoad, request, startFleet, type Fleet } from '../helpers/fleet.ts';
 import { waitFor, within } from '../helpers/wait.ts';
 
 // The service as it runs in production: several worker processes and several API processes on
-// one database and one Temporal namespace (test/helpers/fleet.ts).
+// one database and one Temporal namespace (test/helpers/fleet.ts). The processes are shared by
+// the tests; the list is not: each test starts from the list it finds applied and computes what
+// it expects from what it changes itself, so it passes alone and in any order.
 
 const BODY_DOWNLOAD = `/api/v2/pages/${DEMO_PAGE_ID}?body-format`;
 
 /** Instruments the page may list; checks ask about all of them (and one never listed). */
 const POOL = ['AAPL', 'MSFT', 'NVDA', 'TSLA', 'IBM', 'ORCL', 'AMZN', 'GOOG', 'META', 'NFLX', 'INTC', 'AMD'];
 const NEVER_LISTED = 'KO';
-const FIRST_LIST = POOL.slice(0, 6);
 
 const LOAD = { durationMs: 20_000, ratePerSecond: 500, concurrency: 32 };
 
@@ -26,8 +28,9 @@ function listPage(tickers: readonly string[]): string {
 }
 
 /**
- * The next list: the oldest one or two entries leave, one or two from the pool join. Never more
- * than two removals and never the whole list, so the removal guard never holds a run.
+ * The next list: the first one or two entries leave, one or two from the pool join. Always a
+ * change, never more than two removals and never the whole list, so the removal guard never
+ * holds a run.
  */
 function nextList(list: readonly string[]): string[] {
   const outside = POOL.filter((ticker) => !list.includes(ticker));
@@ -36,45 +39,80 @@ function nextList(list: readonly string[]): string[] {
   return [...list.slice(removeCount), ...outside.slice(0, addCount)];
 }
 
+/** What a run from list `before` to list `after` adds and removes. */
+const delta = (before: readonly string[], after: readonly string[]) => ({
+  added: after.filter((t) => !before.includes(t)).length,
+  removed: before.filter((t) => !after.includes(t)).length,
+});
+
 const sorted = (tickers: Iterable<string>) => [...tickers].sort();
+
+interface AppliedList {
+  /** 0 before the first sync. */
+  version: number;
+  tickers: string[];
+}
+
 describe('the service as a fleet: two workers and two APIs on one database', () => {
   let fleet: Fleet;
-  /** Every applied list version and the tickers it restricts (what was put on the page for it). */
-  const lists = new Map<number, ReadonlySet<string>>();
-  let current: string[] = [];
-  let version = 0;
+
+  beforeAll(async () => {
+    fleet = await startFleet({ workers: 2, apis: 2 });
+  });
+  afterAll(() => fleet?.stop());
 
   const putList = (tickers: readonly string[]) =>
     fleet.confluence.putPage({ id: DEMO_PAGE_ID, title: DEMO_PAGE_TITLE, storage: listPage(tickers) });
 
-  /** Records the list a finished run applied; every run of this file changes the list. */
-  function applied(result: { listVersion: number }, tickers: readonly string[]) {
-    expect(result.listVersion).toBe(version + 1);
-    version = result.listVersion;
-    current = [...tickers];
-    lists.set(version, new Set(tickers));
+  /** The list the fleet holds as a test starts, whatever earlier tests (if any) applied. */
+  async function appliedList(): Promise<AppliedList> {
+    const { db } = fleet.database;
+    const row = await db('sync_runs')
+      .where({ status: 'succeeded' })
+      .max<{ max: number | null }>('list_version as max')
+      .first();
+    const tickers = await db('restricted_instruments').where({ is_active: true }).pluck('ticker');
+    return { version: row?.max ?? 0, tickers: sorted(tickers) };
   }
 
-  beforeAll(async () => {
-    fleet = await startFleet({ workers: 2, apis: 2 });
-    putList(FIRST_LIST);
-  });
-  afterAll(() => fleet?.stop());
+  /** Puts the list after the applied one on the page and applies it through a run: a test's own starting point. */
+  async function applyNextList(): Promise<AppliedList> {
+    const before = await appliedList();
+    const next = nextList(before.tickers);
+    putList(next);
+    const result = await (await fleet.startRun()).result();
+    expect(result.listVersion).toBe(before.version + 1);
+    return { version: result.listVersion, tickers: next };
+  }
 
   it('before the first sync no API is ready, and checks answer 503, never "not restricted"', async () => {
-    for (const api of fleet.apis) {
-      const ready = await request(`${api.url}/readyz`, { token: null });
-      expect(ready).toMatchObject({
-        status: 503,
-        body: { ready: false, database: 'ok', list_version: null },
-      });
-      const check = await request(`${api.url}/v1/check?ticker=AAPL`);
-      expect(check).toMatchObject({ status: 503, body: { error: { code: 'list_unavailable' } } });
-      expect((await request(`${api.url}/v1/check?ticker=AAPL`, { token: null })).status).toBe(401);
+    // A database of its own, where nothing has been synced: the fleet's may hold other tests' lists.
+    const fresh = await createTestDatabase();
+    const apis = await Promise.all(
+      ['api-fresh-1', 'api-fresh-2'].map((name) => fleet.startApi(name, { DATABASE_URL: fresh.url })),
+    );
+    try {
+      for (const api of apis) {
+        const ready = await request(`${api.url}/readyz`, { token: null });
+        expect(ready).toMatchObject({
+          status: 503,
+          body: { ready: false, database: 'ok', list_version: null },
+        });
+        const check = await request(`${api.url}/v1/check?ticker=AAPL`);
+        expect(check).toMatchObject({ status: 503, body: { error: { code: 'list_unavailable' } } });
+        expect((await request(`${api.url}/v1/check?ticker=AAPL`, { token: null })).status).toBe(401);
+      }
+    } finally {
+      await Promise.all(apis.map((api) => fleet.stopProcess(api.process)));
+      await fresh.drop();
     }
-  });
+  }, 60_000);
 
   it('runs one sync at a time: triggers through both APIs at once return the same run', async () => {
+    const before = await appliedList();
+    const runsBefore = await fleet.database.db('sync_runs').pluck('id');
+    const next = nextList(before.tickers);
+    putList(next);
     // The run cannot finish while its page download is held, so it is still in progress when
     // each trigger is handled, however slowly the two arrive.
     const gate = fleet.confluence.hold({ pathIncludes: BODY_DOWNLOAD });
@@ -99,15 +137,18 @@ describe('the service as a fleet: two workers and two APIs on one database', () 
     expect(result).toMatchObject({
       status: 'succeeded',
       runId: first!.run_id,
-      added: FIRST_LIST.length,
-      removed: 0,
+      listVersion: before.version + 1,
+      ...delta(before.tickers, next),
     });
-    applied(result, FIRST_LIST);
-    const runs = await fleet.database.db('sync_runs').select('id', 'status', 'requested_by');
+    const runs = await fleet.database
+      .db('sync_runs')
+      .whereNotIn('id', runsBefore)
+      .select('id', 'status', 'requested_by');
     expect(runs).toEqual([{ id: first!.run_id, status: 'succeeded', requested_by: 'ops-alice' }]);
   }, 60_000);
 
   it("a sync applied through one worker is visible on both APIs' checks right after the run finishes", async () => {
+    let { version, tickers: current } = await appliedList();
     const delays: number[][] = fleet.apis.map(() => []);
     for (let round = 0; round < 3; round++) {
       const next = nextList(current);
@@ -118,10 +159,11 @@ describe('the service as a fleet: two workers and two APIs on one database', () 
       putList(next);
       const result = await (await fleet.startRun()).result();
       const finishedAt = performance.now();
-      applied(result, next);
+      expect(result.listVersion).toBe(version + 1);
+      [version, current] = [result.listVersion, next];
       await Promise.all(
         fleet.apis.map(async (api, i) => {
-          await waitFor(
+          const answers = await waitFor(
             `${api.name} to answer from list version ${result.listVersion}`,
             async () => {
               const answers = await Promise.all(
@@ -131,11 +173,10 @@ describe('the service as a fleet: two workers and two APIs on one database', () 
             },
             5_000,
             10,
-          ).then((answers) => {
-            delays[i]!.push(performance.now() - finishedAt);
-            // The new list, whole: the added tickers restricted, the removed ones no longer.
-            expect(answers.map((a) => a.body.restricted)).toEqual(changed.map((t) => next.includes(t)));
-          });
+          );
+          delays[i]!.push(performance.now() - finishedAt);
+          // The new list, whole: the added tickers restricted, the removed ones no longer.
+          expect(answers.map((a) => a.body.restricted)).toEqual(changed.map((t) => next.includes(t)));
         }),
       );
     }
@@ -148,21 +189,22 @@ describe('the service as a fleet: two workers and two APIs on one database', () 
   }, 60_000);
 
   it('an API process started later loads the current list before it reports ready', async () => {
+    const current = await applyNextList();
     const late = await fleet.startApi('api-late');
     // Its very first answers already come from the current list.
     const ready = await request(`${late.url}/readyz`, { token: null });
     expect(ready).toMatchObject({
       status: 200,
-      body: { ready: true, list_version: version, instrument_count: current.length },
+      body: { ready: true, list_version: current.version, instrument_count: current.tickers.length },
     });
-    const [listed, notListed] = [current[0]!, POOL.find((t) => !current.includes(t))!];
+    const [listed, notListed] = [current.tickers[0]!, POOL.find((t) => !current.tickers.includes(t))!];
     expect((await request(`${late.url}/v1/check?ticker=${listed}`)).body).toMatchObject({
       restricted: true,
-      list_version: version,
+      list_version: current.version,
     });
     expect((await request(`${late.url}/v1/check?ticker=${notListed}`)).body).toMatchObject({
       restricted: false,
-      list_version: version,
+      list_version: current.version,
     });
     expect((await request(`${late.url}/v1/check?ticker=${listed}`, { token: 'not-a-token' })).status).toBe(
       401,
@@ -172,6 +214,20 @@ describe('the service as a fleet: two workers and two APIs on one database', () 
   }, 60_000);
 
   it('under load while syncs add and remove instruments, every check answers from one whole list', async () => {
+    // Every answer must come from a list this test applied: the first one, before the load, and
+    // those applied under it. Every API answers from the first before the load starts.
+    const start = await applyNextList();
+    await Promise.all(
+      fleet.apis.map((api) =>
+        waitFor(`${api.name} to answer from list version ${start.version}`, async () => {
+          const ready = await request(`${api.url}/readyz`, { token: null });
+          return ready.body.list_version === start.version ? true : undefined;
+        }),
+      ),
+    );
+    const lists = new Map<number, ReadonlySet<string>>([[start.version, new Set(start.tickers)]]);
+    let { version, tickers: current } = start;
+
     const loadRun = checkLoad(fleet.apis, { tickers: [...POOL, NEVER_LISTED], ...LOAD });
     let loading = true;
     void loadRun.finally(() => (loading = false)).catch(() => undefined);
@@ -187,7 +243,9 @@ describe('the service as a fleet: two workers and two APIs on one database', () 
           token: FLEET_TOKENS.admin,
         });
         expect(finished).toMatchObject({ status: 200, body: { status: 'succeeded' } });
-        applied({ listVersion: finished.body.list_version as number }, next);
+        expect(finished.body.list_version).toBe(version + 1);
+        [version, current] = [finished.body.list_version as number, next];
+        lists.set(version, new Set(next));
         const list = await request(`${fleet.apis[(syncs + 1) % fleet.apis.length]!.url}/v1/restricted`);
         expect(sorted(list.body.instruments.map((i: { ticker: string }) => i.ticker))).toEqual(sorted(next));
         syncs += 1;
@@ -227,13 +285,11 @@ describe('the service as a fleet: two workers and two APIs on one database', () 
   }, 90_000);
 
   it('a worker killed in the middle of a sync: the other worker finishes it with the same result', async () => {
-    const next = nextList(current);
-    const expected = {
-      added: next.filter((t) => !current.includes(t)).length,
-      removed: current.filter((t) => !next.includes(t)).length,
-    };
+    const before = await appliedList();
+    const next = nextList(before.tickers);
     putList(next);
     const workers = [...fleet.workers];
+    expect(workers).toHaveLength(2);
     // The download is held until the worker running the fetch step is dead; the released gate
     // then lets the retried attempt's download through.
     const gate = fleet.confluence.hold({ pathIncludes: BODY_DOWNLOAD });
@@ -262,30 +318,39 @@ describe('the service as a fleet: two workers and two APIs on one database', () 
     } finally {
       gate.release();
     }
-    const survivor = workers.find((worker) => worker !== victim);
+    const survivor = workers.find((worker) => worker !== victim)!;
 
-    const result = await handle.result();
-    console.log(
-      `[fleet] the run finished ${((performance.now() - killedAt) / 1000).toFixed(1)} s after its worker was killed`,
-    );
-    expect(result).toMatchObject({ status: 'succeeded', ...expected, instrumentCount: next.length });
-    applied(result, next);
-    // The fetch step's last attempt ran on the surviving worker.
-    const history = await handle.fetchHistory();
-    const fetchStarts = (history.events ?? [])
-      .filter((event) => event.activityTaskStartedEventAttributes)
-      .slice(0, 1);
-    expect(fetchStarts.map((event) => event.activityTaskStartedEventAttributes!.identity)).toEqual([
-      survivor!.identity,
-    ]);
-    expect(fetchStarts[0]!.activityTaskStartedEventAttributes!.attempt).toBeGreaterThan(1);
-    const active = await fleet.database
-      .db('restricted_instruments')
-      .where({ is_active: true })
-      .pluck('ticker');
-    expect(sorted(active)).toEqual(sorted(next));
-    expect((await fleet.database.db('sync_runs').where({ id: result.runId }).first()).status).toBe(
-      'succeeded',
-    );
+    try {
+      const result = await handle.result();
+      console.log(
+        `[fleet] the run finished ${((performance.now() - killedAt) / 1000).toFixed(1)} s after its worker was killed`,
+      );
+      expect(result).toMatchObject({
+        status: 'succeeded',
+        listVersion: before.version + 1,
+        ...delta(before.tickers, next),
+        instrumentCount: next.length,
+      });
+      // The fetch step's last attempt ran on the surviving worker.
+      const history = await handle.fetchHistory();
+      const fetchStarts = (history.events ?? [])
+        .filter((event) => event.activityTaskStartedEventAttributes)
+        .slice(0, 1);
+      expect(fetchStarts.map((event) => event.activityTaskStartedEventAttributes!.identity)).toEqual([
+        survivor.identity,
+      ]);
+      expect(fetchStarts[0]!.activityTaskStartedEventAttributes!.attempt).toBeGreaterThan(1);
+      const active = await fleet.database
+        .db('restricted_instruments')
+        .where({ is_active: true })
+        .pluck('ticker');
+      expect(sorted(active)).toEqual(sorted(next));
+      expect((await fleet.database.db('sync_runs').where({ id: result.runId }).first()).status).toBe(
+        'succeeded',
+      );
+    } finally {
+      // Two workers again, for whichever test comes next.
+      await fleet.startWorker(`${victim!.name}-replacement`);
+    }
   }, 60_000);
 });
