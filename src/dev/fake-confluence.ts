@@ -10,6 +10,14 @@ import { encodeTinyLinkCode } from '../confluence/page-ref.ts';
  * Answered: v2 `GET /pages/{id}`, `GET /pages?id=…`, `GET /spaces?keys=…`, `GET /spaces/{id}/pages`,
  * `POST /users-bulk`; v1 `GET /rest/api/content/search?cql=…` (a CQL subset: `type`, `space`,
  * `title`, `label`, `id` joined by `and`); tiny links `/wiki/x/CODE` (302 to the page).
+ *
+ * Tests steer it two ways. `fail(fault)` answers the next matching requests with a canned failure
+ * (or a delay). `hold({ pathIncludes })` closes a gate: every matching request is held unanswered
+ * until `release()`, and `arrived` resolves when the first one comes in — so a test can keep a run
+ * inside a step for exactly as long as it needs, instead of guessing a delay. `release()` answers
+ * every held request whose client is still connected (one whose client died is dropped) and opens
+ * the gate for good: later requests pass, so a retried attempt is answered whether it arrives
+ * before or after the release.
  */
 export interface FakePage {
   id: string;
@@ -40,6 +48,14 @@ export interface FakeFault {
   truncate?: boolean;
 }
 
+/** A closed gate: see `FakeConfluence.hold`. */
+export interface FakeGate {
+  /** Resolves when the first matching request arrives (and is being held). */
+  readonly arrived: Promise<void>;
+  /** Answers every held request and lets all later ones through; calling it again does nothing. */
+  release(): void;
+}
+
 export interface RecordedRequest {
   method: string;
   path: string;
@@ -67,6 +83,8 @@ export interface FakeConfluence {
   tinyLink(id: string): string;
   displayUrl(id: string): string;
   fail(fault: FakeFault): void;
+  /** Holds matching requests (all, without `pathIncludes`) unanswered until the gate is released. */
+  hold(options?: { pathIncludes?: string }): FakeGate;
   /** Stop accepting the current credentials (a revoked token). */
   revokeToken(): void;
   close(): Promise<void>;
@@ -169,6 +187,7 @@ export async function startFakeConfluence(
   const pages = new Map<string, FakePage>();
   const users = new Map<string, string>([['557058:compliance-officer', 'Compliance Officer']]);
   const faults: FakeFault[] = [];
+  const gates: { pathIncludes: string | undefined; held: (() => void)[]; arrive: () => void }[] = [];
   const requests: RecordedRequest[] = [];
   let url = '';
 
@@ -366,6 +385,19 @@ export async function startFakeConfluence(
     const pathAndQuery = `${requestUrl.pathname}${requestUrl.search}`;
     requests.push({ method: req.method ?? 'GET', path: pathAndQuery, authorized: isAuthorized(req) });
 
+    const gate = gates.find((g) => g.pathIncludes === undefined || pathAndQuery.includes(g.pathIncludes));
+    if (!gate) return serve(req, res, pathAndQuery);
+    // A client that dies while held (a killed worker) has nobody left to answer.
+    let gone = false;
+    res.once('close', () => (gone = true));
+    gate.held.push(() => {
+      if (!gone) serve(req, res, pathAndQuery);
+    });
+    gate.arrive();
+  }
+
+  /** Answers a request that is not (or no longer) held: with a pending fault, else by the API. */
+  function serve(req: IncomingMessage, res: ServerResponse, pathAndQuery: string): void {
     const faultIndex = faults.findIndex(
       (f) => f.pathIncludes === undefined || pathAndQuery.includes(f.pathIncludes),
     );
@@ -444,6 +476,20 @@ export async function startFakeConfluence(
     },
     fail(fault) {
       faults.push({ ...fault });
+    },
+    hold(options = {}) {
+      let arrive = () => {};
+      const arrived = new Promise<void>((resolve) => (arrive = resolve));
+      const gate = { pathIncludes: options.pathIncludes, held: [] as (() => void)[], arrive };
+      gates.push(gate);
+      return {
+        arrived,
+        release() {
+          const index = gates.indexOf(gate);
+          if (index !== -1) gates.splice(index, 1);
+          for (const answer of gate.held.splice(0)) answer();
+        },
+      };
     },
     revokeToken() {
       apiToken = `revoked-${apiToken}`;

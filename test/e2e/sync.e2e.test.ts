@@ -1,21 +1,29 @@
 import { WorkflowFailedError } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEMO_PAGE_ID, DEMO_PAGE_STORAGE, DEMO_PAGE_TITLE } from '../../src/dev/demo-page.ts';
 import { startPipeline, type Pipeline } from '../helpers/pipeline.ts';
 
 /**
  * The whole pipeline on real parts: a real Temporal dev server, a real Postgres, confluence.js
- * talking HTTP to our fake Confluence, and the API over HTTP.
+ * talking HTTP to our fake Confluence, and the API over HTTP. Each test gets a pipeline of its
+ * own (database, page, task queue), sets up the list it starts from, and passes alone.
  */
 describe('sync pipeline end to end', () => {
   let p: Pipeline;
-  beforeAll(async () => {
+  beforeEach(async () => {
     p = await startPipeline();
   });
-  afterAll(() => p.stop());
+  afterEach(() => p.stop());
   const runSync = () => p.runSync();
   const get = (path: string) => p.get(path);
   const activeTickers = () => p.activeTickers();
+  /** Puts the demo page (AAPL, MSFT, NVDA, TSLA) in Confluence and syncs it: a test's starting point. */
+  const syncDemoPage = async () => {
+    p.confluence.putPage({ id: DEMO_PAGE_ID, title: DEMO_PAGE_TITLE, storage: DEMO_PAGE_STORAGE });
+    const result = await runSync();
+    expect(result).toMatchObject({ status: 'succeeded', instrumentCount: 4 });
+    return result;
+  };
 
   it('answers 503 list_unavailable before any sync has succeeded, and status says never', async () => {
     const check = await get('/v1/check?ticker=AAPL');
@@ -76,15 +84,22 @@ describe('sync pipeline end to end', () => {
   });
 
   it('an edit of the page deactivates a removed instrument and records a modification', async () => {
+    const synced = await syncDemoPage();
     const edited = DEMO_PAGE_STORAGE.replace(/<tr><td><p>NVDA<\/p>.*?<\/tr>\n/, '').replace(
       'Research blackout',
       'Research blackout until results',
     );
     expect(edited).not.toContain('NVDA');
-    p.confluence.putPage({ id: DEMO_PAGE_ID, title: DEMO_PAGE_TITLE, storage: edited });
+    const page = p.confluence.putPage({ id: DEMO_PAGE_ID, title: DEMO_PAGE_TITLE, storage: edited });
 
     const result = await runSync();
-    expect(result).toMatchObject({ added: 0, removed: 1, modified: 1, unchanged: 2, listVersion: 2 });
+    expect(result).toMatchObject({
+      added: 0,
+      removed: 1,
+      modified: 1,
+      unchanged: 2,
+      listVersion: synced.listVersion + 1,
+    });
     expect(await activeTickers()).toEqual(['AAPL', 'MSFT', 'TSLA']);
     const nvda = await p.database.db('restricted_instruments').where({ ticker: 'NVDA' }).first();
     expect(nvda.is_active).toBe(false); // kept, never deleted
@@ -94,28 +109,40 @@ describe('sync pipeline end to end', () => {
       .where({ run_id: result.runId })
       .orderBy('change');
     expect(changes.map((c) => [c.change, c.ticker, c.page_version])).toEqual([
-      ['modified', 'TSLA', 2],
-      ['removed', 'NVDA', 2],
+      ['modified', 'TSLA', page.version],
+      ['removed', 'NVDA', page.version],
     ]);
     expect(changes[0].before.reason).toBe('Research blackout');
     expect(changes[0].after.reason).toBe('Research blackout until results');
 
-    expect((await get('/v1/check?ticker=NVDA')).body).toMatchObject({ restricted: false, list_version: 2 });
+    expect((await get('/v1/check?ticker=NVDA')).body).toMatchObject({
+      restricted: false,
+      list_version: result.listVersion,
+    });
   });
 
   it('a second run on an unchanged page writes nothing but its run record', async () => {
+    const synced = await syncDemoPage();
     const before = {
       rows: await p.database.db('restricted_instruments').orderBy('id'),
       changes: await p.database.db('instrument_changes').count<{ count: number }[]>('* as count'),
     };
     const result = await runSync();
-    expect(result).toMatchObject({ added: 0, removed: 0, modified: 0, unchanged: 3, listVersion: 2 });
+    expect(result).toMatchObject({
+      added: 0,
+      removed: 0,
+      modified: 0,
+      unchanged: synced.instrumentCount,
+      listVersion: synced.listVersion,
+    });
     expect(await p.database.db('restricted_instruments').orderBy('id')).toEqual(before.rows);
     expect(await p.database.db('instrument_changes').count('* as count')).toEqual(before.changes);
   });
 
   it('revoked credentials fail the run without retrying, keep the cache, and status says so', async () => {
+    await syncDemoPage();
     const cached = await activeTickers();
+    expect(cached).toEqual(['AAPL', 'MSFT', 'NVDA', 'TSLA']);
     p.confluence.revokeToken();
     const requestsBefore = p.confluence.requests.length;
     const error = await runSync().catch((e: unknown) => e);

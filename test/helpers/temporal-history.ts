@@ -41,3 +41,23 @@ export async function staticMetadataOf(
   const started = events?.[0];
   return { summary: text(started?.userMetadata?.summary), details: text(started?.userMetadata?.details) };
 }
+
+/**
+ * The started event of each call of activity `type` (a retried call records only its last
+ * attempt, with the worker that ran it and the attempt number).
+ */
+export async function activityStartsOf(
+  handle: WorkflowHandle,
+  type: string,
+): Promise<temporal.api.history.v1.IActivityTaskStartedEventAttributes[]> {
+  const events = (await handle.fetchHistory()).events ?? [];
+  const scheduled = new Set(
+    events
+      .filter((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === type)
+      .map((event) => String(event.eventId)),
+  );
+  return events.flatMap((event) => {
+    const started = event.activityTaskStartedEventAttributes;
+    return started && scheduled.has(String(started.scheduledEventId)) ? [started] : [];
+  });
+}
