@@ -150,6 +150,32 @@ describe('cli preview', () => {
     expect(stderr).not.toContain('a-wrong-token-1234');
   });
 
+  it("rides out Confluence's rate limit as the sync does: each wait its Retry-After, announced", async () => {
+    fake.fail({ status: 429, headers: { 'retry-after': '1' }, times: 2, pathIncludes: '/api/v2/pages' });
+    const started = Date.now();
+    const { code, stdout, stderr } = await cliWithEnv(env, 'preview', '--json');
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout).instruments).toHaveLength(2);
+    expect(stderr.trim().split('\n')).toEqual([
+      'get versions of pages 600001: Confluence is rate limiting requests (429, retry after 1 s); waiting 1 s, then trying again (wait 1 of 3)',
+      'get versions of pages 600001: Confluence is rate limiting requests (429, retry after 1 s); waiting 1 s, then trying again (wait 2 of 3)',
+    ]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
+  });
+
+  it('gives up after three waits, in one line', async () => {
+    fake.fail({ status: 429, headers: { 'retry-after': '1' }, times: 4, pathIncludes: '/api/v2/pages' });
+    const { code, stdout, stderr } = await cliWithEnv(env, 'preview', '--json');
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    const lines = stderr.trim().split('\n');
+    expect(lines).toHaveLength(4);
+    expect(lines[2]).toContain('(wait 3 of 3)');
+    expect(lines[3]).toBe(
+      'get versions of pages 600001: Confluence is rate limiting requests (429, retry after 1 s)',
+    );
+  });
+
   it('names the variable of a configuration error', async () => {
     const { code, stderr } = await cliWithEnv(
       { ...env, RESTRICTED_INSTRUMENTS_PAGE_URL: 'the list' },

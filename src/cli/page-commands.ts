@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, loadDotEnv } from '../config.ts';
-import { ConfluenceError } from '../confluence/client.ts';
+import { ConfluenceError, ConfluenceRateLimitError } from '../confluence/client.ts';
 import { parseRestrictedList } from '../parser/index.ts';
 import {
   COMPARED_FIELDS,
@@ -12,7 +12,7 @@ import {
   type StoredPage,
 } from '../domain/index.ts';
 import { readList } from '../sync/read-list.ts';
-import { createListSource } from '../sync/sources.ts';
+import { createListSource, type ListSource } from '../sync/sources.ts';
 import { usage } from './usage.ts';
 
 function formatTable(instruments: ParsedInstrument[]): string {
@@ -89,15 +89,37 @@ export async function parseCommand(args: string[]): Promise<number> {
   return 0;
 }
 
+/** As the workflow does, a 429 is waited out (its Retry-After) a few times before giving up. */
+const MAX_RATE_LIMIT_WAITS = 3;
+/** A longer Retry-After is reported rather than waited out at a terminal. */
+const MAX_RATE_LIMIT_WAIT_MS = 120_000;
+/** When Confluence sends no Retry-After. */
+const DEFAULT_RATE_LIMIT_WAIT_MS = 5_000;
+
+/** Every configured page, downloaded (no stored versions), waiting out rate limits. */
+async function fetchAllPages(source: ListSource): Promise<StoredPage[]> {
+  for (let wait = 1; ; wait++) {
+    try {
+      return (await source.fetchPages(new Map())) as StoredPage[];
+    } catch (error) {
+      if (!(error instanceof ConfluenceRateLimitError) || wait > MAX_RATE_LIMIT_WAITS) throw error;
+      const ms = error.retryAfterMs ?? DEFAULT_RATE_LIMIT_WAIT_MS;
+      if (ms > MAX_RATE_LIMIT_WAIT_MS) throw error;
+      process.stderr.write(
+        `${error.message}; waiting ${Math.ceil(ms / 1000)} s, then trying again (wait ${wait} of ${MAX_RATE_LIMIT_WAITS})\n`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, ms));
+    }
+  }
+}
+
 /** What Compliance and operators run to see what a sync would read, before it does. */
 export async function previewCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false } } });
   loadDotEnv();
   let pages: StoredPage[];
   try {
-    const config = loadConfig();
-    // No stored versions: every page is downloaded.
-    pages = (await createListSource(config).fetchPages(new Map())) as StoredPage[];
+    pages = await fetchAllPages(createListSource(loadConfig()));
   } catch (error) {
     if (error instanceof ConfigError) process.stderr.write(`configuration error: ${error.message}\n`);
     else if (error instanceof ConfluenceError || (error as Error).name === 'MockDataError')
