@@ -7,15 +7,17 @@ import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import type { Knex } from 'knex';
+import type { Registry } from 'prom-client';
 import { createActivities, type SyncActivities } from '../activities/index.ts';
 import { createApp } from './api/app.ts';
 import { createCheckIndex, type CheckIndex } from './api/check-index.ts';
-import { createMetrics, type Metrics } from './api/metrics.ts';
+import { createMetrics, createMetricsRegistry, type Metrics } from './api/metrics.ts';
 import type { Config } from './config.ts';
 import { createKnexStores } from './db/stores.ts';
 import type { Logger } from './logger.ts';
 import type { Stores } from './stores/types.ts';
 import { createListSource, type ListSource } from './sync/sources.ts';
+import { countStepFailures } from './temporal/step-failures.ts';
 import { createRunStarter, temporalRunState, type RunStarter } from './temporal/run-start.ts';
 import { createTemporalSyncControl, type SyncControl } from './temporal/sync-control.ts';
 
@@ -63,6 +65,8 @@ export function buildApi(deps: {
   clock?: () => Date;
   /** The check index's safety-net poll (default 5 s). */
   pollMs?: number;
+  /** The process's metrics registry (shared with a worker in the same process). */
+  registry?: Registry;
 }): ApiParts {
   const { config, stores, logger } = deps;
   const checkIndex = createCheckIndex({
@@ -73,7 +77,11 @@ export function buildApi(deps: {
     ...(deps.clock ? { clock: deps.clock } : {}),
     onError: (message) => logger?.error(message),
   });
-  const metrics = createMetrics({ runs: stores.runs, checkIndex });
+  const metrics = createMetrics({
+    runs: stores.runs,
+    checkIndex,
+    registry: deps.registry ?? createMetricsRegistry(),
+  });
   const syncControl =
     deps.temporal === undefined
       ? undefined
@@ -132,6 +140,8 @@ export async function buildWorker(options: {
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Fault injection for tests: wraps the real activities (never replaces them). */
   wrapActivities?: (activities: SyncActivities) => SyncActivities;
+  /** Where the step-failure counter goes (the process's registry). */
+  registry?: Registry;
 }): Promise<Worker> {
   const { config } = options;
   const activities = buildActivities({
@@ -149,5 +159,6 @@ export async function buildWorker(options: {
       ? { workflowBundle: options.workflowBundle }
       : { workflowsPath: WORKFLOWS_PATH }),
     activities: options.wrapActivities ? options.wrapActivities(activities) : activities,
+    interceptors: { activity: [countStepFailures(options.registry ?? createMetricsRegistry())] },
   });
 }

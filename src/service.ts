@@ -1,7 +1,9 @@
 import type { Client } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { Knex } from 'knex';
+import { createMetricsRegistry } from './api/metrics.ts';
 import { startServer, stopServer } from './api/server.ts';
+import { createWorkerApp } from './api/worker-app.ts';
 import { buildApi, buildRunStarter, buildWorker, connectTemporal, createStores } from './composition.ts';
 import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
@@ -40,6 +42,7 @@ export async function startService(options: {
   const { config, roles, logger } = options;
   const scheduleId = options.scheduleId ?? SCHEDULE_ID;
   const stores = createStores(options.database);
+  const registry = createMetricsRegistry();
   // The API alone connects lazily: checks never need Temporal, so it starts (and answers) while
   // Temporal is down; only triggers and approvals wait for it.
   const temporal = await connectTemporal(config, { lazy: !roles.includes('worker') });
@@ -54,6 +57,7 @@ export async function startService(options: {
       config,
       stores,
       connection: nativeConnection,
+      registry,
       ...(options.source ? { source: options.source } : {}),
     });
     const workerDone = worker.run();
@@ -80,6 +84,7 @@ export async function startService(options: {
       stores,
       temporal: { client: temporal.client },
       logger,
+      registry,
     });
     // The list is loaded before the port opens: an API that answers is an API that knows the list.
     await checkIndex.start();
@@ -88,6 +93,19 @@ export async function startService(options: {
     apiUrl = url;
     logger.info(`API listening on ${url}`);
     stops.unshift(() => stopServer(server));
+  }
+
+  if (roles.includes('worker') && !roles.includes('api')) {
+    // A busy port (an API on the same host) costs the metrics endpoint, never the worker.
+    try {
+      const { server, url } = await startServer(createWorkerApp(registry), config.port, options.host);
+      logger.info(`worker metrics on ${url}/metrics`);
+      stops.unshift(() => stopServer(server));
+    } catch (error) {
+      logger.warn(
+        `the worker's /metrics and /healthz are not served: port ${config.port} is not free (${(error as Error).message}); set PORT`,
+      );
+    }
   }
 
   return {

@@ -10,9 +10,8 @@ export type CheckResult = 'restricted' | 'not_restricted' | 'unavailable' | 'inv
  * list it answers from is healthy. Alert on rls_seconds_since_last_successful_sync and on
  * rls_checks_total{result="unavailable"}.
  */
-export function createMetrics(deps: { runs: RunStore; checkIndex?: CheckIndex }) {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+export function createMetrics(deps: { runs: RunStore; checkIndex?: CheckIndex; registry?: Registry }) {
+  const registry = deps.registry ?? createMetricsRegistry();
 
   const checks = new Counter({
     name: 'rls_checks_total',
@@ -74,3 +73,10 @@ export function createMetrics(deps: { runs: RunStore; checkIndex?: CheckIndex })
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** One per process: the API's metrics and the worker's share it, served together at /metrics. */
+export function createMetricsRegistry(): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return registry;
+}

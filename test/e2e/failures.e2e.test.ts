@@ -60,11 +60,25 @@ describe('sync failures', () => {
     p.confluence.fail({ status: 503, times: 2, pathIncludes: '/api/v2/pages/' });
     const pageRequests = () =>
       p.confluence.requests.filter((r) => r.path.startsWith(`/wiki/api/v2/pages/${DEMO_PAGE_ID}`)).length;
+    const retried = async () => {
+      const text = await (await fetch(`${p.apiUrl}/metrics`)).text();
+      const line = text
+        .split('\n')
+        .find((l) =>
+          l.startsWith(
+            'rls_sync_step_failures_total{step="fetchPages",type="ConfluenceUnavailableError",retried="true"}',
+          ),
+        );
+      return Number(line?.split(' ').pop() ?? 0);
+    };
     const before = pageRequests();
+    const retriedBefore = await retried();
     const result = await p.runSync();
     expect(result.status).toBe('succeeded');
     expect(pageRequests() - before).toBe(3); // two 503s, then the answer
     expect((await p.get('/v1/sync/status')).body.status).toBe('ok');
+    // Each failed attempt is counted by step and failure type.
+    expect((await retried()) - retriedBefore).toBe(2);
   });
 
   it("a storm of 429s is retried after the server's Retry-After each time, then succeeds", async () => {

@@ -6,6 +6,7 @@ import { inject } from 'vitest';
 import type { SyncActivities } from '../../activities/index.ts';
 import type { syncRestrictedList } from '../../workflows/index.ts';
 import type { CheckIndex } from '../../src/api/check-index.ts';
+import { createMetricsRegistry } from '../../src/api/metrics.ts';
 import { startServer, stopServer } from '../../src/api/server.ts';
 import { buildApi, buildWorker, createStores } from '../../src/composition.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
@@ -83,12 +84,15 @@ export async function startPipeline(
   };
   const config = loadConfig(env);
   const stores = createStores(database);
+  // One registry, as in a process running both: the worker's step failures show at the API's /metrics.
+  const registry = createMetricsRegistry();
 
   const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
   const startWorker = async (): Promise<{ stop(): Promise<void> }> => {
     const worker: Worker = await buildWorker({
       config,
       stores,
+      registry,
       connection: nativeConnection,
       workflowBundle: { codePath: inject('workflowBundlePath') },
       ...(options.wrapActivities ? { wrapActivities: options.wrapActivities } : {}),
@@ -126,6 +130,7 @@ export async function startPipeline(
     temporal: { client },
     logger: createLogger({ level: 'silent' }),
     pollMs: 60_000,
+    registry,
   });
   await checkIndex.start();
   const { server, url: api }: { server: Server; url: string } = await startServer(app, 0, '127.0.0.1');
