@@ -11,6 +11,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     databaseUrl: string;
     temporalAddress: string;
+    /** The dev server's Web UI, for the browser test of what operators see. */
+    temporalUiUrl: string;
     workflowBundlePath: string;
   }
 }
@@ -25,7 +27,7 @@ export default async function setup(project: TestProject) {
   await chmod(scratch, 0o755); // as root, Postgres runs as the postgres user, which must reach its data directory
   const started = await Promise.allSettled([
     startEmbeddedPostgres({ dataDir: join(scratch, 'postgres'), durable: false, onProgress: log }),
-    startTemporalDevServer({ ui: false, onProgress: log }),
+    startTemporalDevServer({ ui: true, onProgress: log }),
     bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger }),
   ]);
   const [postgres, temporal, bundle] = started;
@@ -40,6 +42,7 @@ export default async function setup(project: TestProject) {
   await writeFile(workflowBundlePath, bundle.value.code);
   project.provide('databaseUrl', postgres.value.url);
   project.provide('temporalAddress', temporal.value.address);
+  project.provide('temporalUiUrl', temporal.value.uiUrl!);
   project.provide('workflowBundlePath', workflowBundlePath);
 
   return async () => {

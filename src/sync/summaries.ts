@@ -84,7 +84,10 @@ function pageLine(page: {
   return `- page ${page.id}${title}${version}${page.url ? ` ${page.url}` : ''}`;
 }
 
-/** The run's static details: who started it, which pages, the list version it starts from. */
+/**
+ * The run's static details: who started it, which pages, the list version it starts from. The
+ * Temporal UI renders details as Markdown.
+ */
 export function runDetails(options: {
   origin: RunOrigin;
   /** The pages as configured (ids, titles known from the last sync where there was one). */
@@ -93,16 +96,16 @@ export function runDetails(options: {
   /** Null when unknown ahead of the run (a scheduled run's details are fixed when the schedule is). */
   baseline: ListBaseline | null;
 }): string {
-  const lines = [`Started by ${describeOrigin(options.origin)}.`, '', 'List pages:'];
+  const lines = [`**Started by** ${describeOrigin(options.origin)}.`, '', '**List pages**', ''];
   lines.push(...(options.pages.length > 0 ? options.pages.map(pageLine) : ['- (none named)']));
-  if (options.cql !== null) lines.push(`- and every page matching CQL: ${options.cql}`);
+  if (options.cql !== null) lines.push(`- every page matching CQL \`${options.cql}\``);
   lines.push('');
-  if (options.baseline === null) lines.push('Starts from the list version applied when the run begins.');
+  if (options.baseline === null) lines.push('**Starts from** the list version applied when the run begins.');
   else if (options.baseline.listVersion === null)
-    lines.push('Starts from no list: no sync has succeeded yet.');
+    lines.push('**Starts from** no list: no sync has succeeded yet.');
   else
     lines.push(
-      `Starts from list v${options.baseline.listVersion} (${plural(options.baseline.activeCount, 'active instrument')}).`,
+      `**Starts from** list v${options.baseline.listVersion} (${plural(options.baseline.activeCount, 'active instrument')}).`,
     );
   return clip(lines.join('\n'), MAX_DETAILS_BYTES);
 }
