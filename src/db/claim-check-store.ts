@@ -56,13 +56,15 @@ export function createClaimCheckStore(db: Db): ClaimCheckStore {
     },
 
     async loadPageEditors(runId) {
-      const rows: { page_id: string; version: number; edited_by: string | null }[] = await db(
-        'sync_run_pages',
-      )
-        .where({ run_id: runId })
-        .select('page_id', 'version', 'edited_by');
+      const rows: { page_id: string; version: number; edited_by: string | null; edited_at: Date | null }[] =
+        await db('sync_run_pages')
+          .where({ run_id: runId })
+          .select('page_id', 'version', 'edited_by', 'edited_at');
       return new Map<string, PageEditor>(
-        rows.map((row) => [row.page_id, { version: row.version, editedBy: row.edited_by }]),
+        rows.map((row) => [
+          row.page_id,
+          { version: row.version, editedBy: row.edited_by, editedAt: row.edited_at?.toISOString() ?? null },
+        ]),
       );
     },
 

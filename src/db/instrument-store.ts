@@ -74,6 +74,7 @@ export function createInstrumentStore(db: Db): InstrumentStore {
           page_id: pageId,
           page_version: page?.version ?? null,
           edited_by: page?.editedBy ?? null,
+          edited_at: page?.editedAt ?? null,
           run_id: context.runId,
           list_version: context.listVersion,
         });

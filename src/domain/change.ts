@@ -16,6 +16,8 @@ export interface ChangeRecord {
   page_id: string | null;
   page_version: number | null;
   edited_by: string | null;
+  /** When the page version behind the change was saved in Confluence. */
+  edited_at: Date | null;
   run_id: string;
   list_version: number;
 }

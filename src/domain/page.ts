@@ -26,8 +26,10 @@ export interface StoredPage extends PageVersionRef {
   body: string;
 }
 
-/** Version and editor of a page, for the change log. */
+/** Version, editor and save time of a page, for the change log. */
 export interface PageEditor {
   version: number;
   editedBy: string | null;
+  /** When that version was saved in Confluence (ISO 8601). */
+  editedAt: string | null;
 }

@@ -294,7 +294,7 @@ export function createMemoryStores(options: { clock?: () => Date } = {}): Memory
         return new Map<string, PageEditor>(
           (pageRows.get(runId) ?? []).map((page) => [
             page.id,
-            { version: page.version, editedBy: page.editedBy },
+            { version: page.version, editedBy: page.editedBy, editedAt: page.editedAt },
           ]),
         );
       },
@@ -376,6 +376,7 @@ export function createMemoryStores(options: { clock?: () => Date } = {}): Memory
             page_id: pageId,
             page_version: page?.version ?? null,
             edited_by: page?.editedBy ?? null,
+            edited_at: page?.editedAt ? new Date(page.editedAt) : null,
             run_id: context.runId,
             list_version: context.listVersion,
           });

@@ -49,7 +49,7 @@ async function apply(
   runId: string,
   desired: DesiredInstrument[],
   editors: ReadonlyMap<string, PageEditor> = new Map([
-    ['163841', { version: 1, editedBy: 'Compliance Officer' }],
+    ['163841', { version: 1, editedBy: 'Compliance Officer', editedAt: '2026-11-21T09:00:00.000Z' }],
   ]),
 ) {
   return stores.withApplyLock(async (tx) => {
@@ -333,8 +333,8 @@ export function describeStoreContract(name: string, open: () => Promise<StoreFix
         expect(pages).toEqual([page('100', 7), page('200', 4, '<table>v4</table>')]);
         expect(await stores.claimChecks.loadPageEditors(second)).toEqual(
           new Map([
-            ['100', { version: 7, editedBy: 'Compliance Officer' }],
-            ['200', { version: 4, editedBy: 'Compliance Officer' }],
+            ['100', { version: 7, editedBy: 'Compliance Officer', editedAt: '2026-11-21T09:00:00.000Z' }],
+            ['200', { version: 4, editedBy: 'Compliance Officer', editedAt: '2026-11-21T09:00:00.000Z' }],
           ]),
         );
         // Saving again (a retried fetch) replaces, never duplicates.
@@ -394,7 +394,9 @@ export function describeStoreContract(name: string, open: () => Promise<StoreFix
     it(
       'applies additions, modifications, removals and returns, logging each with its page version and editor',
       withStores(async (stores) => {
-        const editors = new Map([['163841', { version: 5, editedBy: 'Carol Compliance' }]]);
+        const editors = new Map([
+          ['163841', { version: 5, editedBy: 'Carol Compliance', editedAt: '2026-11-30T16:45:00.000Z' }],
+        ]);
         const first = await startRun(stores);
         await apply(
           stores,
@@ -449,6 +451,7 @@ export function describeStoreContract(name: string, open: () => Promise<StoreFix
         expect(changes.find((c) => c.list_version === 1)).toMatchObject({
           page_version: 5,
           edited_by: 'Carol Compliance',
+          edited_at: new Date('2026-11-30T16:45:00.000Z'),
         });
         expect(changes.find((c) => c.change === 'removed' && c.ticker === 'MSFT')).toMatchObject({
           before: expect.objectContaining({ ticker: 'MSFT' }),
