@@ -7,8 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import type { Knex } from 'knex';
-import type { Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 import { createActivities, type SyncActivities } from '../activities/index.ts';
+import { createWatchActivities, type WatchActivities } from '../activities/watch.ts';
 import { createApp } from './api/app.ts';
 import { createCheckIndex, type CheckIndex } from './api/check-index.ts';
 import { createMetrics, createMetricsRegistry, type Metrics } from './api/metrics.ts';
@@ -115,19 +116,38 @@ export function buildRunStarter(deps: { config: Config; stores: Stores; client: 
   });
 }
 
+/** The sync's activities and the edit watch's, on one list source (its requests counted by purpose). */
 export function buildActivities(deps: {
   config: Config;
   stores: Stores;
-  /** Temporal, for telling a sync in progress from one that ended unrecorded. */
+  /** Temporal, for starting the syncs the watch asks for and telling a sync in progress from one that ended. */
   client: Client;
   source?: ListSource;
-}): SyncActivities {
-  return createActivities({
-    stores: deps.stores,
-    source: deps.source ?? createListSource(deps.config),
-    maxRemovalPercent: deps.config.maxRemovalPercent,
-    stateOf: temporalRunState(deps.client),
+  registry?: Registry;
+}): SyncActivities & WatchActivities {
+  const { config, stores, client } = deps;
+  const requests = new Counter({
+    name: 'rls_confluence_requests_total',
+    help: 'HTTP requests sent to Confluence, by purpose: sync (versions and page bodies) or probe (the edit watch)',
+    labelNames: ['purpose'] as const,
+    registers: deps.registry ? [deps.registry] : [],
   });
+  const source =
+    deps.source ?? createListSource(config, { onConfluenceRequest: (purpose) => requests.inc({ purpose }) });
+  return {
+    ...createActivities({
+      stores,
+      source,
+      maxRemovalPercent: config.maxRemovalPercent,
+      stateOf: temporalRunState(client),
+    }),
+    ...createWatchActivities({
+      source,
+      storedVersions: async () => (await stores.claimChecks.latestStoredPages())?.versions ?? null,
+      starter: buildRunStarter({ config, stores, client }),
+      everySeconds: config.watchSeconds,
+    }),
+  };
 }
 
 /** The sync worker: the workflow and the activities on the configured (or given) task queue. */
@@ -136,7 +156,6 @@ export async function buildWorker(options: {
   stores: Stores;
   connection: NativeConnection;
   source?: ListSource;
-  taskQueue?: string;
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Fault injection for tests: wraps the real activities (never replaces them). */
   wrapActivities?: (activities: SyncActivities) => SyncActivities;
@@ -144,21 +163,25 @@ export async function buildWorker(options: {
   registry?: Registry;
 }): Promise<Worker> {
   const { config } = options;
+  const registry = options.registry ?? createMetricsRegistry();
   const activities = buildActivities({
     config,
     stores: options.stores,
-    // The worker's own connection serves the activities' few Temporal reads.
+    // The worker's own connection serves the activities' few Temporal calls.
     client: new Client({ connection: options.connection, namespace: config.temporal.namespace }),
+    registry,
     ...(options.source ? { source: options.source } : {}),
   });
   return Worker.create({
     connection: options.connection,
     namespace: config.temporal.namespace,
-    taskQueue: options.taskQueue ?? config.temporal.taskQueue,
+    taskQueue: config.temporal.taskQueue,
     ...(options.workflowBundle
       ? { workflowBundle: options.workflowBundle }
       : { workflowsPath: WORKFLOWS_PATH }),
-    activities: options.wrapActivities ? options.wrapActivities(activities) : activities,
-    interceptors: { activity: [countStepFailures(options.registry ?? createMetricsRegistry())] },
+    activities: options.wrapActivities
+      ? { ...activities, ...options.wrapActivities(activities) }
+      : activities,
+    interceptors: { activity: [countStepFailures(registry)] },
   });
 }

@@ -21,6 +21,8 @@ export interface Config {
   readonly syncIntervalMinutes: number;
   readonly staleAfterMinutes: number;
   readonly maxRemovalPercent: number;
+  /** RESTRICTED_LIST_WATCH_SECONDS: how often the edit watch probes Confluence; 0: no watch. */
+  readonly watchSeconds: number;
   readonly useMockData: boolean;
   readonly mockDataPath: string;
   /** Null: start an embedded Postgres (development only). */
@@ -70,6 +72,7 @@ export const CONFIG_VARIABLES = [
   'RESTRICTED_LIST_SYNC_INTERVAL_MINUTES',
   'RESTRICTED_LIST_STALE_AFTER_MINUTES',
   'RESTRICTED_LIST_MAX_REMOVAL_PERCENT',
+  'RESTRICTED_LIST_WATCH_SECONDS',
   'USE_MOCK_DATA',
   'MOCK_DATA_PATH',
   'DATABASE_URL',
@@ -242,6 +245,7 @@ export function loadConfig(env: Env = process.env): Config {
     30 * 24 * 60,
   );
   const maxRemovalPercent = integer(env, 'RESTRICTED_LIST_MAX_REMOVAL_PERCENT', 25, 0, 100);
+  const watchSeconds = integer(env, 'RESTRICTED_LIST_WATCH_SECONDS', 30, 0, 24 * 60 * 60);
 
   const databaseUrl = loadDatabaseUrl(env);
 
@@ -272,6 +276,7 @@ export function loadConfig(env: Env = process.env): Config {
     syncIntervalMinutes,
     staleAfterMinutes,
     maxRemovalPercent,
+    watchSeconds,
     useMockData,
     mockDataPath: optional(env, 'MOCK_DATA_PATH') ?? DEFAULT_MOCK_DATA_PATH,
     databaseUrl,

@@ -13,6 +13,7 @@ import type { RunStarter } from './temporal/run-start.ts';
 import { installTemporalLogging } from './temporal/logging.ts';
 import { ensureSchedule } from './temporal/schedule.ts';
 import { ensureSearchAttributes } from './temporal/search-attributes.ts';
+import { ensureWatch } from './temporal/watch.ts';
 
 export type Role = 'worker' | 'api';
 
@@ -68,6 +69,12 @@ export async function startService(options: {
     });
     logger.info(
       `schedule ${outcome}: every ${config.syncIntervalMinutes} min on task queue ${config.temporal.taskQueue}`,
+    );
+    const watch = await ensureWatch(temporal.client, config);
+    logger.info(
+      watch === 'watching'
+        ? `edit watch: probing Confluence every ${config.watchSeconds} s`
+        : `edit watch: off (RESTRICTED_LIST_WATCH_SECONDS=0)${watch === 'stopped' ? '; the running watch was stopped' : ''}`,
     );
     stops.unshift(async () => {
       // The worker also stops itself on SIGINT/SIGTERM; shutting down twice throws.

@@ -4,6 +4,7 @@ import {
   TemporalFailure,
   TimeoutFailure,
   condition,
+  continueAsNew,
   log,
   proxyActivities,
   setCurrentDetails,
@@ -13,6 +14,7 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { SyncActivities } from '../activities/index.ts';
+import type { WatchActivities } from '../activities/watch.ts';
 import type { Decision } from '../src/domain/index.ts';
 import {
   applySummary,
@@ -24,6 +26,7 @@ import {
   parseSummary,
   START_SUMMARY,
   waitSummary,
+  WATCH_SUMMARY,
 } from '../src/sync/summaries.ts';
 import {
   approveSignal,
@@ -220,4 +223,34 @@ export async function syncRestrictedList(input: SyncWorkflowInput): Promise<Sync
     await recordFailure(failure);
     throw asWorkflowFailure(error);
   }
+}
+
+/** An hour of watching per activity; then a fresh attempt, so the history grows by a few events an hour. */
+const WATCH_REST_AFTER_MS = 60 * 60 * 1000;
+/** A day of hours, then continue-as-new: the history never grows past a few hundred events. */
+const WATCH_HOURS_PER_RUN = 24;
+
+/**
+ * The edit watch: one long-lived execution for the whole fleet (a fixed workflow id), keeping one
+ * heartbeating activity that probes Confluence every RESTRICTED_LIST_WATCH_SECONDS and starts a
+ * sync when a list page changed. A dead worker's activity times out on its heartbeat and Temporal
+ * runs it on another worker, resuming from its last heartbeat.
+ */
+export async function watchRestrictedList(): Promise<void> {
+  const { watchForEdits } = proxyActivities<WatchActivities>({
+    startToCloseTimeout: WATCH_REST_AFTER_MS + 10 * 60 * 1000,
+    heartbeatTimeout: '15s',
+    // Never give up: a Confluence or database outage is ridden out inside the activity; this
+    // retries only a dead worker or a bug, ever more slowly.
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+    summary: WATCH_SUMMARY,
+  });
+  for (let hour = 0; hour < WATCH_HOURS_PER_RUN; hour++) {
+    const state = await watchForEdits({ restAfterMs: WATCH_REST_AFTER_MS });
+    if (state.everySeconds === 0) {
+      log.info('RESTRICTED_LIST_WATCH_SECONDS is 0 on the worker that ran the watch: the watch ends');
+      return;
+    }
+  }
+  await continueAsNew<typeof watchRestrictedList>();
 }

@@ -43,6 +43,8 @@ export interface ConfluenceSettings {
   apiToken: string;
   /** Per request; a request that takes longer is a ConfluenceUnavailableError. */
   timeoutMs?: number;
+  /** Called once per HTTP request sent (for the requests-by-purpose metric). */
+  onRequest?: () => void;
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -68,6 +70,7 @@ export function createConfluenceReader(settings: ConfluenceSettings): Confluence
 
   /** Runs one request with a deadline and turns every failure into a typed ConfluenceError. */
   async function call<T>(operation: string, request: () => Promise<T>): Promise<T> {
+    settings.onRequest?.();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(

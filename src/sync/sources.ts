@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import type { Config } from '../config.ts';
@@ -8,6 +9,7 @@ import {
 } from '../confluence/client.ts';
 import type { PageRef } from '../confluence/page-ref.ts';
 import { isValidIsin, normaliseIsin, normaliseTicker } from '../parser/index.ts';
+import type { ProbedPages } from './watch.ts';
 import {
   RESTRICTION_TYPES,
   type ParsedInstrument,
@@ -29,7 +31,15 @@ export type FetchedPage = StoredPage | UnchangedPage;
 export interface ListSource {
   /** `stored`: page id → version whose body the last successful sync kept (may be reused). */
   fetchPages(stored: ReadonlyMap<string, number>): Promise<FetchedPage[]>;
+  /**
+   * The list pages' current versions, as cheaply as the source allows (no bodies): for the edit
+   * watch. A failure is the source's typed error, as for fetchPages.
+   */
+  probe(): Promise<ProbedPages>;
 }
+
+/** Why a request to Confluence was made, for the requests-by-purpose metric. */
+export type RequestPurpose = 'sync' | 'probe';
 
 export interface ListPages {
   /** Pages named in RESTRICTED_INSTRUMENTS_PAGE_URL: one that disappears fails the sync. */
@@ -42,8 +52,43 @@ export interface ListPages {
  * Asks for versions first (one request for every named page, plus the CQL search), and downloads
  * only the pages that changed since the last successful sync.
  */
-export function createConfluenceListSource(reader: ConfluenceReader, list: ListPages): ListSource {
+export function createConfluenceListSource(
+  reader: ConfluenceReader,
+  list: ListPages,
+  /** The reader for the watch's probes (counted apart); the sync's reader by default. */
+  probeReader: ConfluenceReader = reader,
+): ListSource {
+  // Named pages are resolved once for the probes: a title link costs a search otherwise, every tick.
+  let resolved: Promise<string[]> | null = null;
+  const namedIdsForProbe = () => {
+    resolved ??= (async () => {
+      const ids: string[] = [];
+      for (const ref of list.refs) {
+        const id = await probeReader.resolvePageId(ref);
+        if (!ids.includes(id)) ids.push(id);
+      }
+      return ids;
+    })().catch((error: unknown) => {
+      resolved = null;
+      throw error;
+    });
+    return resolved;
+  };
   return {
+    async probe() {
+      const namedIds = await namedIdsForProbe();
+      const versions = new Map<string, number>();
+      if (namedIds.length > 0) {
+        for (const [id, page] of await probeReader.getPageVersions(namedIds)) versions.set(id, page.version);
+      }
+      const missing = namedIds.filter((id) => !versions.has(id));
+      if (list.cql !== null) {
+        for (const page of await probeReader.cqlSearch(list.cql))
+          if (!versions.has(page.id)) versions.set(page.id, page.version);
+      }
+      return { versions, missing };
+    },
+
     async fetchPages(stored) {
       const namedIds: string[] = [];
       for (const ref of list.refs) {
@@ -113,22 +158,30 @@ export class MockDataError extends Error {
   override name = 'MockDataError';
 }
 
+/**
+ * The seed file as one page. Its version is the content's hash, so an edit of the file is a new
+ * version: change detection and the watch treat it as they treat a page.
+ */
 export function createMockListSource(path: string): ListSource {
+  const read = async () => {
+    try {
+      return await readFile(path, 'utf8');
+    } catch (error) {
+      throw new MockDataError(
+        `cannot read the mock data file ${path} (MOCK_DATA_PATH): ${(error as Error).message}`,
+      );
+    }
+  };
+  const versionOf = (body: string) =>
+    Number.parseInt(createHash('sha256').update(body).digest('hex').slice(0, 7), 16);
   return {
     async fetchPages() {
-      let body: string;
-      try {
-        body = await readFile(path, 'utf8');
-      } catch (error) {
-        throw new MockDataError(
-          `cannot read the mock data file ${path} (MOCK_DATA_PATH): ${(error as Error).message}`,
-        );
-      }
+      const body = await read();
       return [
         {
           id: MOCK_PAGE_ID,
           title: path,
-          version: 1,
+          version: versionOf(body),
           url: null,
           editedBy: null,
           editedAt: null,
@@ -136,6 +189,9 @@ export function createMockListSource(path: string): ListSource {
           body,
         },
       ];
+    },
+    async probe() {
+      return { versions: new Map([[MOCK_PAGE_ID, versionOf(await read())]]), missing: [] };
     },
   };
 }
@@ -174,14 +230,21 @@ export function parseMockData(body: string, label: string): ParsedInstrument[] {
 }
 
 /** The source the configuration names: the seed file with USE_MOCK_DATA, else Confluence. */
-export function createListSource(config: Config): ListSource {
+export function createListSource(
+  config: Config,
+  options: { onConfluenceRequest?: (purpose: RequestPurpose) => void } = {},
+): ListSource {
   if (config.useMockData) return createMockListSource(config.mockDataPath);
   const { url, username, apiToken } = config.confluence;
   if (url === null || username === null || apiToken === null) {
     throw new Error('Confluence settings are incomplete (loadConfig should have said so)');
   }
-  return createConfluenceListSource(createConfluenceReader({ url, username, apiToken }), {
-    refs: config.pages,
-    cql: config.cql,
-  });
+  const reader = (purpose: RequestPurpose) =>
+    createConfluenceReader({
+      url,
+      username,
+      apiToken,
+      onRequest: () => options.onConfluenceRequest?.(purpose),
+    });
+  return createConfluenceListSource(reader('sync'), { refs: config.pages, cql: config.cql }, reader('probe'));
 }

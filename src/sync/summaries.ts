@@ -110,6 +110,8 @@ export function runDetails(options: {
   return clip(lines.join('\n'), MAX_DETAILS_BYTES);
 }
 
+export const WATCH_SUMMARY = 'Watch the list pages for edits; start a sync at once when one changes';
+
 export const START_SUMMARY = 'Record the run (skipped if another sync is in progress)';
 
 /** "Fetch page 163841 (stored v7)": the pages the last successful sync stored, or none yet. */

@@ -9,7 +9,7 @@ export interface FakeListSource extends ListSource {
   /** Saves a new version of the page (version counted up), as an edit in Confluence would. */
   put(page: { id: string; title?: string; storage: string; editedBy?: string }): StoredPage;
   remove(id: string): void;
-  /** The next fetch throws this (e.g. a ConfluenceAuthError), once. */
+  /** The next fetch or probe throws this (e.g. a ConfluenceAuthError), once. */
   failNext(error: Error): void;
   /** How many page bodies were downloaded, in total. */
   readonly downloads: number;
@@ -42,6 +42,11 @@ export function createFakeListSource(): FakeListSource {
     },
     get downloads() {
       return downloads;
+    },
+    async probe() {
+      const failure = failures.shift();
+      if (failure) throw failure;
+      return { versions: new Map([...pages.values()].map((page) => [page.id, page.version])), missing: [] };
     },
     async fetchPages(stored): Promise<FetchedPage[]> {
       const failure = failures.shift();
