@@ -82,7 +82,10 @@ const isRunning = (proc: ChildProcess) => proc.exitCode === null && proc.signalC
  * MAX_LIFETIME_MS at the latest.
  */
 export async function startFleet(
-  options: { workers: number; apis: number; pageId?: string } = { workers: 2, apis: 2 },
+  options: { workers: number; apis: number; pageId?: string; env?: Record<string, string> } = {
+    workers: 2,
+    apis: 2,
+  },
 ): Promise<Fleet> {
   const children: FleetProcess[] = [];
   const killAll = () => {
@@ -107,6 +110,7 @@ export async function startFleet(
     WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'),
     LOG_LEVEL: 'error',
     RLS_MAX_LIFETIME_MS: String(MAX_LIFETIME_MS),
+    ...options.env,
   };
   const config = loadConfig(env);
   const connection = await Connection.connect({ address: config.temporal.address });
