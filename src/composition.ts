@@ -70,6 +70,9 @@ export function buildApi(deps: {
   registry?: Registry;
 }): ApiParts {
   const { config, stores, logger } = deps;
+  const registry = deps.registry ?? createMetricsRegistry();
+  // The metrics read the index and the index reports to the metrics: the index gets them once both exist.
+  const late: { metrics?: Metrics } = {};
   const checkIndex = createCheckIndex({
     instruments: stores.instruments,
     runs: stores.runs,
@@ -77,12 +80,23 @@ export function buildApi(deps: {
     ...(deps.pollMs === undefined ? {} : { pollMs: deps.pollMs }),
     ...(deps.clock ? { clock: deps.clock } : {}),
     onError: (message) => logger?.error(message),
+    // How long after an edit was saved this process answers from it: the lag the watch keeps short.
+    onNewList: (snapshot) => {
+      if (snapshot.listVersion === null) return;
+      void stores.history.editsOf(snapshot.listVersion).then(
+        (edits) => {
+          if (edits?.listVersion === snapshot.listVersion && edits.earliestEditedAt !== null)
+            late.metrics?.observeEnforcementLag(
+              (snapshot.loadedAt.getTime() - edits.earliestEditedAt.getTime()) / 1000,
+            );
+        },
+        (error: unknown) =>
+          logger?.warn(`could not measure the edit-to-enforcement lag: ${(error as Error).message}`),
+      );
+    },
   });
-  const metrics = createMetrics({
-    runs: stores.runs,
-    checkIndex,
-    registry: deps.registry ?? createMetricsRegistry(),
-  });
+  const metrics = createMetrics({ runs: stores.runs, checkIndex, registry });
+  late.metrics = metrics;
   const syncControl =
     deps.temporal === undefined
       ? undefined

@@ -43,6 +43,8 @@ export function createCheckIndex(options: {
   listChanges: ListChangeFeed;
   pollMs?: number;
   onError?: (message: string) => void;
+  /** Each list version loaded after start-up, as soon as checks answer from it. */
+  onNewList?: (snapshot: ListSnapshot) => void;
   clock?: () => Date;
 }): CheckIndex {
   const pollMs = options.pollMs ?? 5_000;
@@ -76,7 +78,9 @@ export function createCheckIndex(options: {
           state.asOf?.getTime() === current.asOf?.getTime()
         )
           return;
+        const previous = current?.listVersion ?? null;
         await load();
+        if (current !== null && current.listVersion !== previous) options.onNewList?.(current);
       } finally {
         loading = null;
       }

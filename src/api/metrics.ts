@@ -25,6 +25,12 @@ export function createMetrics(deps: { runs: RunStore; checkIndex?: CheckIndex; r
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [registry],
   });
+  const enforcementLag = new Histogram({
+    name: 'rls_edit_to_enforcement_seconds',
+    help: 'From an edit being saved in Confluence to this process answering checks from it (per list version, its earliest edit)',
+    buckets: [1, 2, 5, 10, 15, 20, 30, 45, 60, 90, 120, 300, 900, 3600],
+    registers: [registry],
+  });
   new Gauge({
     name: 'rls_active_instruments',
     help: 'Instruments on the applied list this process answers from',
@@ -65,6 +71,9 @@ export function createMetrics(deps: { runs: RunStore; checkIndex?: CheckIndex; r
 
   return {
     registry,
+    observeEnforcementLag(seconds: number) {
+      enforcementLag.observe(Math.max(0, seconds));
+    },
     recordChecks(results: readonly CheckResult[], seconds: number) {
       for (const result of results) checks.inc({ result });
       checkDuration.observe(seconds);

@@ -53,6 +53,22 @@ export function createHistoryStore(db: Db): HistoryStore {
       return run ? { listVersion: run.list_version, appliedAt: run.finished_at } : null;
     },
 
+    async editsOf(listVersion) {
+      const version =
+        listVersion ??
+        (await db('instrument_changes').max<{ max: number | null }>('list_version as max').first())?.max ??
+        null;
+      if (version === null) return null;
+      const row = await db('instrument_changes')
+        .where({ list_version: version })
+        .first<{ edited: Date | null; applied: Date | null } | undefined>(
+          db.raw('min(edited_at) as edited'),
+          db.raw('max(at) as applied'),
+        );
+      if (!row?.applied) return null;
+      return { listVersion: version, earliestEditedAt: row.edited, appliedAt: row.applied };
+    },
+
     async changes(options) {
       const query = db<ChangeRecord>('instrument_changes')
         .orderBy([

@@ -130,6 +130,19 @@ export interface HistoryStore {
   listVersionAt(at: Date): Promise<{ listVersion: number; appliedAt: Date } | null>;
   /** Newest first. */
   changes(options: { since: Date | null; limit: number }): Promise<ChangeRecord[]>;
+  /**
+   * The edits behind one list version (the latest that changed anything, by default): when the
+   * earliest of them was saved in Confluence and when the version was applied. Null when no
+   * version changed anything yet.
+   */
+  editsOf(listVersion?: number): Promise<ListVersionEdits | null>;
+}
+
+export interface ListVersionEdits {
+  listVersion: number;
+  /** Null when Confluence did not say when its pages were saved (the mock seed file). */
+  earliestEditedAt: Date | null;
+  appliedAt: Date;
 }
 
 export interface ListChangeSubscription {

@@ -58,6 +58,10 @@ describe('the edit watch', () => {
     expect(metadata.summary).toBe(
       `Sync started by the edit watch: page ${DEMO_PAGE_ID} is at v${saved.version} (the list has v${saved.version - 1})`,
     );
+    // Each API process measures the lag from the edit being saved to it answering from it.
+    const metrics = await (await fetch(`${p.apiUrl}/metrics`)).text();
+    const observed = Number(/^rls_edit_to_enforcement_seconds_count (\d+)$/m.exec(metrics)?.[1] ?? 0);
+    expect(observed).toBeGreaterThanOrEqual(1);
     // The change log says when the edit was saved, beside when it was applied.
     const [change] = (await p.get('/v1/restricted/changes?limit=1')).body.changes;
     expect(change).toMatchObject({ change: 'added', ticker: 'AMZN', edited_by: 'Carol Compliance' });

@@ -501,6 +501,19 @@ export function createMemoryStores(options: { clock?: () => Date } = {}): Memory
         .sort(byFinishedDesc)[0];
       return run ? { listVersion: run.list_version!, appliedAt: run.finished_at! } : null;
     },
+    async editsOf(listVersion) {
+      fault('history.editsOf');
+      const all = base.changeRows.values();
+      const version = listVersion ?? (all.length === 0 ? null : Math.max(...all.map((c) => c.list_version)));
+      const of = all.filter((c) => c.list_version === version);
+      if (version === null || of.length === 0) return null;
+      const edited = of.map((c) => c.edited_at).filter((d): d is Date => d !== null);
+      return {
+        listVersion: version,
+        earliestEditedAt: edited.length === 0 ? null : new Date(Math.min(...edited.map((d) => d.getTime()))),
+        appliedAt: new Date(Math.max(...of.map((c) => c.at.getTime()))),
+      };
+    },
     async changes(options) {
       fault('history.changes');
       return base.changeRows

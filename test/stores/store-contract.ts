@@ -531,6 +531,42 @@ export function describeStoreContract(name: string, open: () => Promise<StoreFix
     );
   });
 
+  describe(`${name}: edits behind a list version`, () => {
+    it(
+      'tell when the earliest edit of a version was saved and when it was applied',
+      withStores(async (stores) => {
+        expect(await stores.history.editsOf()).toBeNull();
+        const editors = (editedAt: string | null) =>
+          new Map([['163841', { version: 2, editedBy: 'Carol Compliance', editedAt }]]);
+        const one = await apply(
+          stores,
+          await startRun(stores),
+          [instrument('AAPL', null)],
+          editors('2026-12-01T10:00:00.000Z'),
+        );
+        const two = await apply(
+          stores,
+          await startRun(stores),
+          [instrument('AAPL', null), instrument('MSFT', null)],
+          editors('2026-12-01T11:00:00.000Z'),
+        );
+        // A run that changes nothing is no list version's edits.
+        await apply(stores, await startRun(stores), [instrument('AAPL', null), instrument('MSFT', null)]);
+        expect(await stores.history.editsOf()).toEqual({
+          listVersion: 2,
+          earliestEditedAt: new Date('2026-12-01T11:00:00.000Z'),
+          appliedAt: two.at,
+        });
+        expect(await stores.history.editsOf(1)).toEqual({
+          listVersion: 1,
+          earliestEditedAt: new Date('2026-12-01T10:00:00.000Z'),
+          appliedAt: one.at,
+        });
+        expect(await stores.history.editsOf(7)).toBeNull();
+      }),
+    );
+  });
+
   describe(`${name}: the apply transaction`, () => {
     it(
       'commits whole or not at all, and tells listeners only of what committed',
