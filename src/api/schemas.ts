@@ -5,7 +5,8 @@ import { RESTRICTION_TYPES } from '../domain/index.ts';
  * One schema per request and response of the HTTP API (contract, "HTTP API"). The OpenAPI
  * document at /openapi.json is generated from these, the query schemas check requests' shape
  * in the handlers, and the tests hold every real response to its schema, so the spec cannot
- * drift from the code.
+ * drift from the code. The response types are `z.infer` of these: the views return them, the
+ * CLI and the dashboard read them.
  */
 
 const date = z
@@ -187,3 +188,20 @@ export const readinessSchema = z.object({
   list_version: z.number().int().nullable(),
   instrument_count: z.number().int().nullable(),
 });
+
+// What the API answers, as its clients (the CLI, the dashboard) and the views that build it see it.
+export type ErrorAnswer = z.infer<typeof errorSchema>;
+export type CheckMatch = z.infer<typeof matchSchema>;
+export type CheckAnswer = z.infer<typeof checkResultSchema>;
+export type BatchCheckAnswer = z.infer<typeof batchCheckResultSchema>;
+export type ListedInstrument = z.infer<typeof instrumentSchema>;
+export type ListAnswer = z.infer<typeof listSchema>;
+export type ListChange = z.infer<typeof changeSchema>;
+export type ChangesAnswer = z.infer<typeof changesSchema>;
+export type RunAnswer = z.infer<typeof runSchema>;
+export type RunsAnswer = z.infer<typeof runsSchema>;
+export type StatusAnswer = z.infer<typeof statusSchema>;
+export type TriggerAnswer = z.infer<typeof triggeredSchema>;
+export type DecisionAnswer = z.infer<typeof decisionSchema>;
+export type HealthAnswer = z.infer<typeof healthSchema>;
+export type ReadinessAnswer = z.infer<typeof readinessSchema>;

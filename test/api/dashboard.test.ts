@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { dashboardPage, type Status } from '../../src/api/dashboard/render.ts';
+import { dashboardPage } from '../../src/api/dashboard/render.ts';
+import type { StatusAnswer as Status } from '../../src/api/schemas.ts';
 import { squash, textOf } from '../browser/form-client.ts';
 import {
   DEMO_LIST,
