@@ -8,7 +8,7 @@ import type { Logger } from '../logger.ts';
 import { isValidIsin, normaliseIsin, normaliseTicker } from '../parser/index.ts';
 import { createAuth, type Principal } from './auth.ts';
 import { createDashboardRouter } from './dashboard.ts';
-import { badRequest, HttpError, notFound } from './errors.ts';
+import { BadRequestError, bodyParserError, HttpError, NotFoundError } from './errors.ts';
 import type { CheckResult, Metrics } from './metrics.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import {
@@ -32,17 +32,17 @@ const VERSION = (createRequire(import.meta.url)('../../package.json') as { versi
 /** The request's shape, by its schema (the one /openapi.json documents); the issue names the field. */
 function validateQuery<T extends z.ZodObject>(schema: T, query: unknown): z.infer<T> {
   for (const [name, value] of Object.entries((query ?? {}) as Record<string, unknown>)) {
-    if (typeof value !== 'string') throw badRequest('invalid_query', `${name} must be given once`);
+    if (typeof value !== 'string') throw new BadRequestError('invalid_query', `${name} must be given once`);
   }
   const result = schema.safeParse(query);
   if (result.success) return result.data;
   const field = String(result.error.issues[0]?.path[0] ?? 'query');
-  throw badRequest(`invalid_${field}`, `${field}: ${result.error.issues[0]?.message ?? 'invalid'}`);
+  throw new BadRequestError(`invalid_${field}`, `${field}: ${result.error.issues[0]?.message ?? 'invalid'}`);
 }
 
 function single(value: unknown, name: string): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string') throw badRequest('invalid_query', `${name} must be given once`);
+  if (typeof value !== 'string') throw new BadRequestError('invalid_query', `${name} must be given once`);
   return value;
 }
 
@@ -55,14 +55,17 @@ function parseInstant(raw: string | undefined, name: string): Date | null {
     ? new Date(value.length === 10 ? `${value}T00:00:00Z` : value)
     : new Date(NaN);
   if (Number.isNaN(instant.getTime()))
-    throw badRequest(`invalid_${name}`, `${name} must be an ISO 8601 instant such as 2026-03-03T10:15:00Z`);
+    throw new BadRequestError(
+      `invalid_${name}`,
+      `${name} must be an ISO 8601 instant such as 2026-03-03T10:15:00Z`,
+    );
   return instant;
 }
 
 function parseLimit(raw: string | undefined, fallback: number, max: number): number {
   if (raw === undefined) return fallback;
   if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > max)
-    throw badRequest('invalid_limit', `limit must be a whole number from 1 to ${max}`);
+    throw new BadRequestError('invalid_limit', `limit must be a whole number from 1 to ${max}`);
   return Number(raw);
 }
 
@@ -74,16 +77,16 @@ function parseCheckItem(raw: { ticker?: unknown; isin?: unknown; side?: unknown 
   const ticker = tickerRaw?.trim() ? normaliseTicker(tickerRaw) || null : null;
   const isin = isinRaw?.trim() ? normaliseIsin(isinRaw) : null;
   if (ticker === null && isin === null)
-    throw badRequest('missing_identifier', `${where}give ticker or isin (or both)`);
+    throw new BadRequestError('missing_identifier', `${where}give ticker or isin (or both)`);
   if (isin !== null && !isValidIsin(isin)) {
-    throw badRequest(
+    throw new BadRequestError(
       'invalid_isin',
       `${where}"${isinRaw}" is not a valid ISIN (2 letters, 9 letters or digits, a check digit)`,
     );
   }
   const side = sideRaw?.trim().toLowerCase() || null;
   if (side !== null && side !== 'buy' && side !== 'sell')
-    throw badRequest('invalid_side', `${where}side must be buy or sell`);
+    throw new BadRequestError('invalid_side', `${where}side must be buy or sell`);
   return { ticker, isin, side };
 }
 
@@ -158,7 +161,7 @@ export function createApp(deps: AppDeps) {
   });
 
   app.get('/metrics', async (_req, res) => {
-    if (!deps.metrics) throw notFound();
+    if (!deps.metrics) throw new NotFoundError();
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
 
@@ -182,13 +185,13 @@ export function createApp(deps: AppDeps) {
     const body = req.body as { items?: unknown; at?: unknown } | undefined;
     const items = body?.items;
     if (!Array.isArray(items) || items.length === 0 || items.length > MAX_BATCH) {
-      throw badRequest('invalid_items', `items must be an array of 1 to ${MAX_BATCH} checks`);
+      throw new BadRequestError('invalid_items', `items must be an array of 1 to ${MAX_BATCH} checks`);
     }
     const at = parseInstant(typeof body?.at === 'string' ? body.at : undefined, 'at');
     const parse = () =>
       items.map((item: unknown, index) => {
         if (typeof item !== 'object' || item === null)
-          throw badRequest('invalid_items', `items[${index}] must be an object`);
+          throw new BadRequestError('invalid_items', `items[${index}] must be an object`);
         return parseCheckItem(item as Record<string, unknown>, `items[${index}].`);
       });
     res.json({ results: await answerChecks(parse, at) });
@@ -248,23 +251,13 @@ export function createApp(deps: AppDeps) {
     }),
   );
 
-  app.use((_req, _res, next) => next(notFound()));
+  app.use((_req, _res, next) => next(new NotFoundError()));
 
   // One place maps errors to the contract's shape; anything unexpected is a 500 without internals.
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    if (error instanceof HttpError) {
-      res.status(error.status).json(error.toJSON());
-      return;
-    }
-    const type = (error as { type?: string }).type;
-    if (type === 'entity.parse.failed') {
-      res
-        .status(400)
-        .json({ error: { code: 'invalid_json', message: 'the request body is not valid JSON' } });
-      return;
-    }
-    if (type === 'entity.too.large') {
-      res.status(413).json({ error: { code: 'body_too_large', message: 'the request body is too large' } });
+    const known = error instanceof HttpError ? error : bodyParserError(error, false);
+    if (known !== null) {
+      res.status(known.status).json(known.toJSON());
       return;
     }
     deps.logger?.error({ err: error }, 'unhandled API error');

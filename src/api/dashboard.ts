@@ -3,7 +3,7 @@ import type { Config } from '../config.ts';
 import { bearerToken, readCookie, type Auth, type Principal } from './auth.ts';
 import { errorPage, dashboardPage, signInPage, type Flash, type Viewer } from './dashboard/render.ts';
 import { DASHBOARD_CSS } from './dashboard/style.ts';
-import { HttpError } from './errors.ts';
+import { bodyParserError, ForbiddenError, HttpError, UnauthorizedError } from './errors.ts';
 import type { Views } from './views.ts';
 
 export interface DashboardDeps {
@@ -114,7 +114,7 @@ export function createDashboardRouter(deps: DashboardDeps): Router {
 
   router.get('/', async (req, res) => {
     const viewer = viewerOf(req);
-    if (viewer === 'bad-bearer') throw new HttpError(401, 'unauthorized', 'the bearer token is not valid');
+    if (viewer === 'bad-bearer') throw new UnauthorizedError('the bearer token is not valid');
     if (viewer === 'expired') {
       auth.clearSessionCookie(req, res);
       redirectWithFlash(req, res, '/sign-in', {
@@ -170,8 +170,7 @@ export function createDashboardRouter(deps: DashboardDeps): Router {
 
   router.post('/sign-in', form, (req, res) => {
     if (!auth.sameOrigin(req))
-      throw new HttpError(
-        403,
+      throw new ForbiddenError(
         'cross_site',
         'this form was posted from another site; open the sign-in page and try again',
       );
@@ -200,12 +199,11 @@ export function createDashboardRouter(deps: DashboardDeps): Router {
 
   router.post('/sign-out', form, (req, res) => {
     if (!auth.sameOrigin(req))
-      throw new HttpError(403, 'cross_site', 'this form was posted from another site');
+      throw new ForbiddenError('cross_site', 'this form was posted from another site');
     const session = auth.sessionOf(req);
     const body = (req.body ?? {}) as Record<string, unknown>;
     if (session !== null && session !== 'invalid' && !auth.checkCsrf(session, body.csrf)) {
-      throw new HttpError(
-        403,
+      throw new ForbiddenError(
         'invalid_csrf',
         'the form is out of date or came from another site; reload the dashboard and try again',
       );
@@ -254,16 +252,10 @@ export function createDashboardRouter(deps: DashboardDeps): Router {
     let status = 500;
     let message =
       'The dashboard could not be shown because of an internal error; please try again in a moment.';
-    const type = (error as { type?: string } | null)?.type;
-    if (error instanceof HttpError) {
-      status = error.status;
-      message = error.message.charAt(0).toUpperCase() + error.message.slice(1) + '.';
-    } else if (type === 'entity.too.large') {
-      status = 413;
-      message = 'The form is too large.';
-    } else if (type === 'entity.parse.failed' || type === 'parameters.too.many') {
-      status = 400;
-      message = 'The form could not be read.';
+    const known = error instanceof HttpError ? error : bodyParserError(error, true);
+    if (known !== null) {
+      status = known.status;
+      message = known.message.charAt(0).toUpperCase() + known.message.slice(1) + '.';
     } else {
       const log = deps.logger?.error ?? deps.logger?.warn;
       log?.call(deps.logger, `dashboard error on ${req.method} ${req.path}: ${(error as Error)?.message}`);

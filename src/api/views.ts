@@ -6,7 +6,7 @@ import type { SyncControl } from '../temporal/sync-control.ts';
 import type { Principal } from './auth.ts';
 import { evaluateCheck } from './check.ts';
 import type { CheckIndex } from './check-index.ts';
-import { HttpError, listUnavailable } from './errors.ts';
+import { ConflictError, listUnavailable, NotFoundError, ServiceUnavailableError } from './errors.ts';
 import type {
   CheckAnswer,
   DecisionAnswer,
@@ -65,7 +65,10 @@ export function createViews(deps: ViewDeps) {
     `${config.temporal.uiUrl}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(run.workflow_id)}/${encodeURIComponent(run.id)}/history`;
   const control = () => {
     if (!deps.syncControl)
-      throw new HttpError(503, 'temporal_unavailable', 'this API process has no Temporal connection');
+      throw new ServiceUnavailableError(
+        'temporal_unavailable',
+        'this API process has no Temporal connection',
+      );
     return deps.syncControl;
   };
   /** Answers checks now (from the cache) or at a past instant (rebuilt from the change log). */
@@ -288,10 +291,9 @@ export function createViews(deps: ViewDeps) {
     /** Approves or rejects a run held by the removal guard (a signal to its workflow). */
     async decide(workflowId: string, approve: boolean, principal: Principal): Promise<DecisionAnswer> {
       const [run] = await runs.byWorkflowId(workflowId);
-      if (!run) throw new HttpError(404, 'run_not_found', `no sync run has workflow id ${workflowId}`);
+      if (!run) throw new NotFoundError('run_not_found', `no sync run has workflow id ${workflowId}`);
       if (run.status !== 'awaiting_approval') {
-        throw new HttpError(
-          409,
+        throw new ConflictError(
           'not_awaiting_approval',
           `run ${workflowId} is ${run.status}, not awaiting approval`,
         );
