@@ -1,6 +1,6 @@
 import type { WorkflowExecutionStatusName } from '@temporalio/client';
 import type { Config } from '../config.ts';
-import type { CheckQuery, Side, StoredInstrument, SyncRun } from '../domain/index.ts';
+import type { CheckItem, CheckQuery, StoredInstrument, SyncRun } from '../domain/index.ts';
 import type { HistoryStore, InstrumentStore, RunStore } from '../stores/types.ts';
 import type { SyncControl } from '../temporal/sync-control.ts';
 import type { Principal } from './auth.ts';
@@ -29,10 +29,6 @@ export interface ViewDeps {
   /** Needed to start or decide runs; absent, those answer 503. */
   syncControl?: SyncControl;
   clock?: () => Date;
-}
-
-export interface CheckItem extends CheckQuery {
-  side: Side | null;
 }
 
 const matchesQuery = (row: StoredInstrument, item: CheckQuery) =>

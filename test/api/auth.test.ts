@@ -1,6 +1,7 @@
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuth, SESSION_COOKIE, SESSION_TTL_MS } from '../../src/api/auth.ts';
+import { ROUTES } from '../../src/api/routes.ts';
 import { startServer, stopServer } from '../../src/api/server.ts';
 import { loadConfig } from '../../src/config.ts';
 import { textOf } from '../browser/form-client.ts';
@@ -340,8 +341,8 @@ describe('who may call what', () => {
     ['GET', '/v1/sync/status', READ, JSON_TYPE],
     ['GET', '/v1/sync/runs', READ, JSON_TYPE],
     ['POST', '/v1/sync', ADMIN, JSON_TYPE],
-    ['POST', '/v1/sync/runs/{held}/approve', ADMIN, JSON_TYPE],
-    ['POST', '/v1/sync/runs/{held}/reject', ADMIN, JSON_TYPE],
+    ['POST', '/v1/sync/runs/{workflow_id}/approve', ADMIN, JSON_TYPE],
+    ['POST', '/v1/sync/runs/{workflow_id}/reject', ADMIN, JSON_TYPE],
     ['GET', '/healthz', PUBLIC, JSON_TYPE],
     ['GET', '/readyz', PUBLIC, JSON_TYPE],
     ['GET', '/metrics', PUBLIC, /^text\/plain/],
@@ -351,15 +352,15 @@ describe('who may call what', () => {
     ['POST', '/sign-in', [403, 403, 403, 403], HTML_TYPE], // no sign-in form was fetched: login CSRF
     ['POST', '/sign-out', [303, 303, 303, 303], /^$/],
     ['POST', '/dashboard/sync', ADMIN_FORM, HTML_TYPE],
-    ['POST', '/dashboard/runs/{held}/approve', ADMIN_FORM, HTML_TYPE],
-    ['POST', '/dashboard/runs/{held}/reject', ADMIN_FORM, HTML_TYPE],
+    ['POST', '/dashboard/runs/{workflow_id}/approve', ADMIN_FORM, HTML_TYPE],
+    ['POST', '/dashboard/runs/{workflow_id}/reject', ADMIN_FORM, HTML_TYPE],
     ['GET', '/dashboard.css', PUBLIC, /^text\/css/],
     ['GET', '/v1/nothing-here', [404, 404, 404, 404], JSON_TYPE],
     ['POST', '/nothing-here', [404, 404, 404, 404], JSON_TYPE],
   ];
 
   it.each(MATRIX)('%s %s', async (method, template, expected, type, body) => {
-    const path = template.replace('{held}', held);
+    const path = template.replace('{workflow_id}', held);
     const tokens = [null, 'not-a-token-at-all-1234', p.tokens.read, p.tokens.admin];
     const answers = [];
     for (const token of tokens) {
@@ -379,6 +380,12 @@ describe('who may call what', () => {
       }
     }
     expect(answers).toEqual(expected);
+  });
+
+  it('covers every route of the table', () => {
+    const asked = new Set(MATRIX.map(([method, path]) => `${method.toLowerCase()} ${path.split('?')[0]}`));
+    for (const route of ROUTES)
+      expect(asked, `${route.method} ${route.path}`).toContain(`${route.method} ${route.path}`);
   });
 
   it('words each refusal for what is missing', async () => {

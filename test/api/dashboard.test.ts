@@ -251,7 +251,9 @@ describe('dashboard banners, over HTTP', () => {
     p.clock.advance(181 * 60_000);
     const html = await home();
     expect(banners(html)).toEqual(['stale']);
-    expect(textOf(html)).toMatch(/Data is stale: the last successful sync was \d{4}-\d\d-\d\d [\d:]+ UTC \(/);
+    expect(textOf(html)).toMatch(
+      /Data is stale: the last successful sync was \d{4}-\d\d-\d\d [\d:]+ UTC \(3 h ago\)/,
+    );
     expect(textOf(html)).toContain('No sync has succeeded for more than 180 minutes');
   });
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ROUTES } from '../../src/api/openapi.ts';
+import { ROUTES } from '../../src/api/routes.ts';
 import * as schemas from '../../src/api/schemas.ts';
 import { startApiOnFakes, type ApiOnFakes } from '../helpers/api-on-fakes.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -246,6 +246,106 @@ describe('HTTP API', () => {
       status: 'succeeded',
       requested_by: 'ops-alice',
     });
+  });
+
+  it('answers every JSON route of the table in the schema that route declares for the status', async () => {
+    const held = await p.holdRun('the sync would remove every instrument on the list (4)');
+    const cases: [method: string, path: string, body?: unknown][] = [
+      ['GET', '/v1/check?ticker=AAPL&side=buy'],
+      ['GET', '/v1/check?ticker=NOPE'],
+      ['GET', '/v1/check?ticker=AAPL&at=2099-01-01T00:00:00Z'],
+      ['GET', '/v1/check?isin=bad'],
+      ['POST', '/v1/check', { items: [{ ticker: 'AAPL' }, { isin: 'US88160R1014', side: 'sell' }] }],
+      ['POST', '/v1/check', { items: [] }],
+      ['GET', '/v1/restricted'],
+      ['GET', '/v1/restricted?include_inactive=true&at=2099-01-01'],
+      ['GET', '/v1/restricted?at=1999-01-01'],
+      ['GET', '/v1/restricted/changes?limit=2'],
+      ['GET', '/v1/restricted/changes?since=soon'],
+      ['GET', '/v1/sync/status'],
+      ['GET', '/v1/sync/runs?limit=5'],
+      ['GET', '/v1/sync/runs?limit=0'],
+      ['POST', '/v1/sync'],
+      ['POST', '/v1/sync?wait=maybe'],
+      ['POST', `/v1/sync/runs/${held.workflowId}/approve`],
+      ['POST', `/v1/sync/runs/${held.workflowId}/reject`],
+      ['POST', '/v1/sync/runs/no-such-run/approve'],
+      ['GET', '/healthz'],
+      ['GET', '/readyz'],
+      ['GET', '/metrics'],
+      ['GET', '/openapi.json'],
+    ];
+    const covered = new Set<string>();
+    for (const [method, path, body] of cases) {
+      const route = ROUTES.find(
+        (candidate) =>
+          candidate.method === method.toLowerCase() &&
+          new RegExp(`^${candidate.path.replace(/\{\w+\}/g, '[^/]+')}$`).test(path.split('?')[0]!),
+      );
+      expect(route, `${method} ${path}`).toBeDefined();
+      covered.add(`${route!.method} ${route!.path}`);
+      const answer = await request(method, path, p.tokens.admin, body);
+      const declared = (route!.responses as Record<number, { schema?: { parse(v: unknown): unknown } }>)[
+        answer.status
+      ];
+      if (answer.status >= 400) expect(() => schemas.errorSchema.parse(answer.json())).not.toThrow();
+      else if (declared?.schema)
+        expect(() => declared.schema!.parse(answer.json()), `${method} ${path}`).not.toThrow();
+      else
+        expect(
+          declared,
+          `${method} ${path} answered ${answer.status}, which it does not declare`,
+        ).toBeDefined();
+    }
+    const jsonRoutes = ROUTES.filter((route) => route.kind === 'json').map((r) => `${r.method} ${r.path}`);
+    expect([...covered].sort()).toEqual([...new Set(jsonRoutes)].sort());
+  });
+
+  it('counts a check refused by its schema as one invalid check', async () => {
+    const invalid = async () =>
+      Number(
+        /^rls_checks_total\{result="invalid"\} (\d+)$/m.exec(
+          (await request('GET', '/metrics', null)).text,
+        )?.[1] ?? 0,
+      );
+    const before = await invalid();
+    await request('GET', '/v1/check?ticker=AAPL&side=short', p.tokens.read);
+    await request('GET', '/v1/check?ticker=AAPL&at=soon', p.tokens.read);
+    await request('GET', '/v1/check', p.tokens.read);
+    await request('POST', '/v1/check', p.tokens.read, { items: [{ ticker: 'AAPL' }, { isin: 'bad' }] });
+    await request('POST', '/v1/check', p.tokens.read, { items: [] });
+    expect(await invalid()).toBe(before + 5);
+  });
+
+  it('publishes every route of the table in its OpenAPI document, with who may call it', async () => {
+    const document = (await request('GET', '/openapi.json', null)).json();
+    const security: Record<string, unknown[]> = {
+      public: [],
+      read: [{ bearer: [] }, { session: [] }],
+      admin: [{ bearer: [] }],
+      'admin-form': [{ bearer: [] }, { session: [] }],
+    };
+    for (const route of ROUTES) {
+      const operation = document.paths[route.path]?.[route.method];
+      expect(operation, `${route.method} ${route.path}`).toBeDefined();
+      expect(operation.summary).toBe(route.summary);
+      expect(operation.security, `${route.method} ${route.path}`).toEqual(security[route.access as string]);
+      if (route.access === 'admin') expect(operation.responses['403']).toBeDefined();
+      if (route.access === 'read' && route.kind === 'json') expect(operation.responses['401']).toBeDefined();
+      if (route.query && route.kind === 'json') expect(operation.responses['400']).toBeDefined();
+      if (route.body) expect(operation.requestBody).toBeDefined();
+      for (const name of (route.path.match(/\{(\w+)\}/g) ?? []).map((match) => match.slice(1, -1)))
+        expect(operation.parameters).toContainEqual(
+          expect.objectContaining({ name, in: 'path', required: true }),
+        );
+    }
+    const batch = document.paths['/v1/check'].post.requestBody.content['application/json'].schema;
+    expect(batch.properties.items).toMatchObject({ type: 'array', minItems: 1, maxItems: 1000 });
+    expect(batch.properties.items.items.properties.side.enum).toEqual(['buy', 'sell']);
+    expect(
+      document.paths['/sign-in'].post.requestBody.content['application/x-www-form-urlencoded'].schema
+        .properties,
+    ).toHaveProperty('token');
   });
 
   it('publishes an OpenAPI 3.1 document of every endpoint', async () => {
