@@ -13,7 +13,7 @@ import type { CheckItem } from '../domain/index.ts';
 import type { Logger } from '../logger.ts';
 import { createAuth, type Principal } from './auth.ts';
 import { createDashboard } from './dashboard.ts';
-import { bodyParserError, HttpError, NotFoundError } from './errors.ts';
+import { bodyParserError, HttpError, MethodNotAllowedError, NotFoundError } from './errors.ts';
 import type { CheckResult, Metrics } from './metrics.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import type { Route, RouteDeps } from './route.ts';
@@ -31,6 +31,12 @@ const VERSION = (createRequire(import.meta.url)('../../package.json') as { versi
 
 /** `/v1/sync/runs/{workflow_id}/approve` → `/v1/sync/runs/:workflow_id/approve` */
 const expressPath = (path: string) => path.replace(/\{(\w+)\}/g, ':$1');
+
+/** The methods a path answers, for the Allow header of a 405 (Express answers HEAD for a GET). */
+function allowed(routes: readonly Route[]): string[] {
+  const methods = routes.map((route) => route.method.toUpperCase());
+  return methods.flatMap((method) => (method === 'GET' ? ['GET', 'HEAD'] : [method]));
+}
 
 /** A route's handlers: its access guard, then validation by its schemas, then its handler. */
 function handlersOf(route: Route, deps: RouteDeps): RequestHandler[] {
@@ -90,9 +96,15 @@ function handlersOf(route: Route, deps: RouteDeps): RequestHandler[] {
   ];
 }
 
-/** Every route of the table. */
+/** Every route of the table, and a 405 for any other method on a path the table knows. */
 function mountRoutes(app: Express, routes: readonly Route[], deps: RouteDeps): void {
-  for (const route of routes) app[route.method](expressPath(route.path), ...handlersOf(route, deps));
+  const byPath = new Map<string, Route[]>();
+  for (const route of routes) byPath.set(route.path, [...(byPath.get(route.path) ?? []), route]);
+  for (const [path, group] of byPath) {
+    for (const route of group) app[route.method](expressPath(path), ...handlersOf(route, deps));
+    const allow = allowed(group);
+    app.all(expressPath(path), (req, _res, next) => next(new MethodNotAllowedError(req.method, allow)));
+  }
 }
 
 /** Builds the Express app without listening (tests use it on port 0). */
@@ -190,6 +202,7 @@ export function createApp(deps: AppDeps) {
     const known = error instanceof HttpError ? error : bodyParserError(error, html);
     if (known === null)
       deps.logger?.error({ err: error, method: req.method, path: req.path }, 'unhandled API error');
+    if (known instanceof MethodNotAllowedError) res.set('Allow', known.allow.join(', '));
     if (html) {
       dashboard.sendError(req, res, known);
       return;

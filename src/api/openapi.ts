@@ -126,7 +126,8 @@ export function buildOpenApiDocument(version: string, routes: readonly Route[] =
       title: 'restricted-list-sync',
       version,
       description:
-        "Pre-clearance checks against Compliance's restricted instruments list, synced from Confluence.",
+        "Pre-clearance checks against Compliance's restricted instruments list, synced from Confluence. " +
+        'A method a path does not list here answers 405 method_not_allowed, with an Allow header.',
     },
     components: {
       securitySchemes: {

@@ -357,6 +357,12 @@ describe('who may call what', () => {
     ['GET', '/dashboard.css', PUBLIC, /^text\/css/],
     ['GET', '/v1/nothing-here', [404, 404, 404, 404], JSON_TYPE],
     ['POST', '/nothing-here', [404, 404, 404, 404], JSON_TYPE],
+    ['DELETE', '/v1/check?ticker=AAPL', [405, 405, 405, 405], JSON_TYPE],
+    ['GET', '/v1/sync', [405, 405, 405, 405], JSON_TYPE],
+    ['PUT', '/v1/sync/runs/{workflow_id}/approve', [405, 405, 405, 405], JSON_TYPE],
+    ['POST', '/v1/sync/status', [405, 405, 405, 405], JSON_TYPE],
+    ['GET', '/sign-out', [405, 405, 405, 405], JSON_TYPE],
+    ['POST', '/', [405, 405, 405, 405], JSON_TYPE],
   ];
 
   it.each(MATRIX)('%s %s', async (method, template, expected, type, body) => {
@@ -383,7 +389,11 @@ describe('who may call what', () => {
   });
 
   it('covers every route of the table', () => {
-    const asked = new Set(MATRIX.map(([method, path]) => `${method.toLowerCase()} ${path.split('?')[0]}`));
+    const asked = new Set(
+      MATRIX.filter(([, , expected]) => expected[3] !== 405).map(
+        ([method, path]) => `${method.toLowerCase()} ${path.split('?')[0]}`,
+      ),
+    );
     for (const route of ROUTES)
       expect(asked, `${route.method} ${route.path}`).toContain(`${route.method} ${route.path}`);
   });

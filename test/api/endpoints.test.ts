@@ -112,6 +112,54 @@ describe('HTTP API', () => {
     expect(huge.status).toBe(413);
   });
 
+  it('answers 405, with the methods it allows, to a method a known path does not declare', async () => {
+    const cases: [method: string, path: string, allow: string][] = [
+      ['DELETE', '/v1/check', 'GET, HEAD, POST'],
+      ['PUT', '/v1/check?ticker=AAPL', 'GET, HEAD, POST'],
+      ['GET', '/v1/sync', 'POST'],
+      ['HEAD', '/v1/sync', 'POST'],
+      ['GET', '/v1/sync/runs/any-run/approve', 'POST'],
+      ['PATCH', '/v1/sync/status', 'GET, HEAD'],
+      ['OPTIONS', '/v1/restricted', 'GET, HEAD'],
+      ['DELETE', '/', 'GET, HEAD'],
+      ['PUT', '/sign-in', 'GET, HEAD, POST'],
+      ['GET', '/sign-out', 'POST'],
+      ['GET', '/dashboard/runs/any-run/reject', 'POST'],
+      ['POST', '/healthz', 'GET, HEAD'],
+      ['POST', '/V1/SYNC/STATUS/', 'GET, HEAD'], // Express matches paths case-insensitively, with a trailing slash
+    ];
+    for (const [method, path, allow] of cases) {
+      const answer = await request(method, path, null);
+      expect(answer.status, `${method} ${path}`).toBe(405);
+      expect(answer.headers.get('allow'), `${method} ${path}`).toBe(allow);
+      expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
+      if (method !== 'HEAD')
+        expect(answer.json()).toEqual({
+          error: {
+            code: 'method_not_allowed',
+            message: `${method} is not allowed here; use ${allow.split(', ').join(' or ')}`,
+          },
+        });
+    }
+    const unknown = await request('DELETE', '/v1/sync/nothing', p.tokens.admin);
+    expect(unknown.status).toBe(404);
+    expect(unknown.headers.get('allow')).toBeNull();
+    expect(unknown.json()).toEqual({ error: { code: 'not_found', message: 'no such endpoint' } });
+  });
+
+  it('answers 405 for every table path and method it does not declare', async () => {
+    const declared = new Map<string, string[]>();
+    for (const route of ROUTES) declared.set(route.path, [...(declared.get(route.path) ?? []), route.method]);
+    for (const [path, methods] of declared) {
+      const concrete = path.replace('{workflow_id}', 'any-run');
+      for (const method of ['get', 'post', 'put', 'delete', 'patch'].filter((m) => !methods.includes(m))) {
+        const answer = await request(method.toUpperCase(), concrete, p.tokens.admin);
+        expect(answer.status, `${method} ${path}`).toBe(405);
+        expect(answer.json().error.code).toBe('method_not_allowed');
+      }
+    }
+  });
+
   it('never answers 5xx to any query string, and never echoes a token', async () => {
     await fc.assert(
       fc.asyncProperty(
