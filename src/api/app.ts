@@ -189,6 +189,9 @@ export function createApp(deps: AppDeps) {
   // For every path, before routing, as always: a malformed JSON body is a 400 wherever it is sent.
   app.use(express.json({ limit: '256kb' }));
 
+  // Helmet's headers go on the dashboard's HTML routes only (dashboard.ts): the JSON API is read by
+  // services, not rendered in a browser, so they would protect nothing there, and the check
+  // endpoint is the hot path, where every per-request step counts.
   mountRoutes(app, ROUTES, routeDeps);
 
   app.use((_req, _res, next) => next(new NotFoundError()));

@@ -99,6 +99,31 @@ describe('dashboard page', () => {
     const css = await browser.get('/dashboard.css');
     expect(css.headers.get('x-content-type-options')).toBe('nosniff');
     expect(css.headers.get('cache-control')).toBe('public, max-age=300');
+    expect(css.headers.get('content-security-policy')).toBeNull();
+  });
+
+  it('sends only the headers it always did: none of helmet’s others, and none on the JSON API', async () => {
+    const home = await browser.get('/');
+    for (const name of [
+      'strict-transport-security',
+      'cross-origin-resource-policy',
+      'cross-origin-embedder-policy',
+      'origin-agent-cluster',
+      'x-dns-prefetch-control',
+      'x-download-options',
+      'x-permitted-cross-domain-policies',
+      'x-xss-protection',
+      'x-powered-by',
+    ])
+      expect(home.headers.get(name), name).toBeNull();
+    const check = await p.request('GET', '/v1/check?ticker=AAPL', { token: p.tokens.read });
+    for (const name of [
+      'content-security-policy',
+      'x-frame-options',
+      'x-content-type-options',
+      'cache-control',
+    ])
+      expect(check.headers.get(name), name).toBeNull();
   });
 
   it('shows the list, searchable by ticker, ISIN or name, case-insensitively', async () => {
