@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Access, Route } from './route.ts';
+import type { Access, JsonResponse, Route } from './route.ts';
 import { ROUTES } from './routes.ts';
 import { errorSchema } from './schemas.ts';
 
@@ -45,12 +45,8 @@ const htmlPage = (description: string) => ({
 function responses(route: Route): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (route.kind === 'json') {
-    for (const [status, response] of Object.entries(route.responses as Route['responses'])) {
-      const { description, schema, contentType } = response as {
-        description: string;
-        schema?: z.ZodType;
-        contentType?: string;
-      };
+    const declared: Record<string, JsonResponse> = route.responses;
+    for (const [status, { description, schema, contentType }] of Object.entries(declared)) {
       out[status] = {
         description,
         content: {
@@ -59,7 +55,7 @@ function responses(route: Route): Record<string, unknown> {
       };
     }
   } else {
-    for (const [status, description] of Object.entries(route.responses as Record<string, string>)) {
+    for (const [status, description] of Object.entries(route.responses)) {
       out[status] =
         status === '303'
           ? { description, headers: { Location: { schema: { type: 'string' } } } }
@@ -96,14 +92,14 @@ export function buildOpenApiDocument(version: string, routes: readonly Route[] =
         schema: jsonSchema(schema, 'input'),
       })),
     ];
-    const note = ACCESS_NOTES[route.access as Access];
+    const note = ACCESS_NOTES[route.access];
     paths[route.path] ??= {};
     paths[route.path]![route.method] = {
       summary: route.summary,
       ...(route.description || note
         ? { description: [route.description, note].filter(Boolean).join(' ') }
         : {}),
-      security: SECURITY[route.access as Access],
+      security: SECURITY[route.access],
       ...(parameters.length ? { parameters } : {}),
       ...(route.body
         ? {

@@ -99,8 +99,8 @@ export interface HtmlRoute<Q, P, B, A extends Access> extends RouteBase<Q, P, B,
 }
 
 // The table holds routes of every shape; each was type-checked where it was declared.
-export type AnyJsonRoute = JsonRoute<any, any, any, any, any>;
-export type AnyHtmlRoute = HtmlRoute<any, any, any, any>;
+export type AnyJsonRoute = JsonRoute<any, any, any, Access, any>;
+export type AnyHtmlRoute = HtmlRoute<any, any, any, Access>;
 export type Route = AnyJsonRoute | AnyHtmlRoute;
 
 type Schema = z.ZodType | undefined;
