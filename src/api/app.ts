@@ -1,24 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, {
+  type Express,
+  type NextFunction,
+  type Request,
+  type RequestHandler,
+  type Response,
+} from 'express';
 import { pinoHttp } from 'pino-http';
-import type { z } from 'zod';
+import type { CheckItem } from '../domain/index.ts';
 import type { Logger } from '../logger.ts';
-import { isValidIsin, normaliseIsin, normaliseTicker } from '../parser/index.ts';
 import { createAuth, type Principal } from './auth.ts';
-import { createDashboardRouter } from './dashboard.ts';
-import { badRequest, HttpError, notFound } from './errors.ts';
+import { createDashboard } from './dashboard.ts';
+import { bodyParserError, HttpError, MethodNotAllowedError, NotFoundError } from './errors.ts';
 import type { CheckResult, Metrics } from './metrics.ts';
 import { buildOpenApiDocument } from './openapi.ts';
-import {
-  changesQuerySchema,
-  checkQuerySchema,
-  listQuerySchema,
-  runsQuerySchema,
-  triggerQuerySchema,
-} from './schemas.ts';
-import { createViews, type CheckItem, type ViewDeps } from './views.ts';
+import type { Route, RouteDeps } from './route.ts';
+import { ROUTES } from './routes.ts';
+import { givenOnce, parseRequest } from './validation.ts';
+import { createViews, type ViewDeps } from './views.ts';
 
 export interface AppDeps extends ViewDeps {
   /** Request logs (with request ids) and warnings; none in tests that do not need them. */
@@ -26,65 +27,84 @@ export interface AppDeps extends ViewDeps {
   metrics?: Metrics;
 }
 
-const MAX_BATCH = 1000;
 const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
-/** The request's shape, by its schema (the one /openapi.json documents); the issue names the field. */
-function validateQuery<T extends z.ZodObject>(schema: T, query: unknown): z.infer<T> {
-  for (const [name, value] of Object.entries((query ?? {}) as Record<string, unknown>)) {
-    if (typeof value !== 'string') throw badRequest('invalid_query', `${name} must be given once`);
+/** `/v1/sync/runs/{workflow_id}/approve` → `/v1/sync/runs/:workflow_id/approve` */
+const expressPath = (path: string) => path.replace(/\{(\w+)\}/g, ':$1');
+
+/** The methods a path answers, for the Allow header of a 405 (Express answers HEAD for a GET). */
+function allowed(routes: readonly Route[]): string[] {
+  const methods = routes.map((route) => route.method.toUpperCase());
+  return methods.flatMap((method) => (method === 'GET' ? ['GET', 'HEAD'] : [method]));
+}
+
+/** A route's handlers: its access guard, then validation by its schemas, then its handler. */
+function handlersOf(route: Route, deps: RouteDeps): RequestHandler[] {
+  const { auth, dashboard } = deps;
+  const guard: RequestHandler | null =
+    route.access === 'public'
+      ? null
+      : route.access === 'admin'
+        ? auth.requireAdmin
+        : route.access === 'admin-form'
+          ? auth.requireAdminForm
+          : route.kind === 'html'
+            ? dashboard.requireViewer
+            : auth.requireRead;
+  // The JSON API refuses a query parameter given twice; the dashboard's search takes the first.
+  const query = route.query && route.kind === 'json' ? givenOnce.pipe(route.query) : route.query;
+
+  const respond: RequestHandler = async (req, res) => {
+    const started = route.kind === 'json' && route.refused ? performance.now() : 0;
+    let input: { query: unknown; params: unknown; body: unknown };
+    try {
+      input = {
+        query: query ? parseRequest(query, req.query) : undefined,
+        params: route.params ? parseRequest(route.params, req.params) : undefined,
+        body: route.body ? parseRequest(route.body, req.body) : undefined,
+      };
+    } catch (error) {
+      if (route.kind === 'json') route.refused?.(deps, (performance.now() - started) / 1000);
+      throw error;
+    }
+    const principal = (res.locals.principal as Principal | undefined) ?? null;
+    if (route.kind === 'html') {
+      await route.handler({ ...input, principal, viewer: res.locals.viewer ?? null, req, res }, deps);
+      return;
+    }
+    const reply = (await route.handler({ ...input, principal, req, res }, deps)) as unknown as {
+      status: number;
+      body: unknown;
+      contentType?: string;
+    };
+    res.status(reply.status);
+    if (reply.contentType === undefined) res.json(reply.body);
+    else res.type(reply.contentType).send(reply.body);
+  };
+
+  if (route.kind === 'json') return [...(guard ? [guard] : []), respond];
+  const markHtml: RequestHandler = (_req, res, next) => {
+    res.locals.html = true;
+    next();
+  };
+  return [
+    markHtml,
+    route.asset ? dashboard.assetHeaders : dashboard.pageHeaders,
+    ...(route.body ? [dashboard.form] : []),
+    ...(guard ? [guard] : []),
+    respond,
+  ];
+}
+
+/** Every route of the table, and a 405 for any other method on a path the table knows. */
+function mountRoutes(app: Express, routes: readonly Route[], deps: RouteDeps): void {
+  const byPath = new Map<string, Route[]>();
+  for (const route of routes) byPath.set(route.path, [...(byPath.get(route.path) ?? []), route]);
+  for (const [path, group] of byPath) {
+    for (const route of group) app[route.method](expressPath(path), ...handlersOf(route, deps));
+    const allow = allowed(group);
+    app.all(expressPath(path), (req, _res, next) => next(new MethodNotAllowedError(req.method, allow)));
   }
-  const result = schema.safeParse(query);
-  if (result.success) return result.data;
-  const field = String(result.error.issues[0]?.path[0] ?? 'query');
-  throw badRequest(`invalid_${field}`, `${field}: ${result.error.issues[0]?.message ?? 'invalid'}`);
-}
-
-function single(value: unknown, name: string): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string') throw badRequest('invalid_query', `${name} must be given once`);
-  return value;
-}
-
-/** ISO 8601 with a date and a time (`2026-03-03T10:15:00Z`), or a bare date (midnight UTC). */
-function parseInstant(raw: string | undefined, name: string): Date | null {
-  if (raw === undefined || raw.trim() === '') return null;
-  const value = raw.trim();
-  const iso = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
-  const instant = iso.test(value)
-    ? new Date(value.length === 10 ? `${value}T00:00:00Z` : value)
-    : new Date(NaN);
-  if (Number.isNaN(instant.getTime()))
-    throw badRequest(`invalid_${name}`, `${name} must be an ISO 8601 instant such as 2026-03-03T10:15:00Z`);
-  return instant;
-}
-
-function parseLimit(raw: string | undefined, fallback: number, max: number): number {
-  if (raw === undefined) return fallback;
-  if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > max)
-    throw badRequest('invalid_limit', `limit must be a whole number from 1 to ${max}`);
-  return Number(raw);
-}
-
-/** A check's identifiers and side, normalised like the page (ticker rule 6, ISIN upper-case). */
-function parseCheckItem(raw: { ticker?: unknown; isin?: unknown; side?: unknown }, where = ''): CheckItem {
-  const tickerRaw = single(raw.ticker, `${where}ticker`);
-  const isinRaw = single(raw.isin, `${where}isin`);
-  const sideRaw = single(raw.side, `${where}side`);
-  const ticker = tickerRaw?.trim() ? normaliseTicker(tickerRaw) || null : null;
-  const isin = isinRaw?.trim() ? normaliseIsin(isinRaw) : null;
-  if (ticker === null && isin === null)
-    throw badRequest('missing_identifier', `${where}give ticker or isin (or both)`);
-  if (isin !== null && !isValidIsin(isin)) {
-    throw badRequest(
-      'invalid_isin',
-      `${where}"${isinRaw}" is not a valid ISIN (2 letters, 9 letters or digits, a check digit)`,
-    );
-  }
-  const side = sideRaw?.trim().toLowerCase() || null;
-  if (side !== null && side !== 'buy' && side !== 'sell')
-    throw badRequest('invalid_side', `${where}side must be buy or sell`);
-  return { ticker, isin, side };
 }
 
 /** Builds the Express app without listening (tests use it on port 0). */
@@ -96,15 +116,20 @@ export function createApp(deps: AppDeps) {
     );
   }
   const views = createViews(deps);
-  const openApi = buildOpenApiDocument(VERSION);
+  const dashboard = createDashboard({
+    config: deps.config,
+    auth,
+    views,
+    ...(deps.clock ? { clock: deps.clock } : {}),
+  });
 
   /** Answers checks and counts them by result, with the time taken, for /metrics. */
-  async function answerChecks(items: () => CheckItem[], at: Date | null) {
+  async function answerChecks(items: CheckItem[], at: Date | null) {
     const started = performance.now();
     const record = (results: CheckResult[]) =>
       deps.metrics?.recordChecks(results, (performance.now() - started) / 1000);
     try {
-      const answers = await views.check(items(), at);
+      const answers = await views.check(items, at);
       record(answers.map((answer) => (answer.restricted ? 'restricted' : 'not_restricted')));
       return answers;
     } catch (error) {
@@ -113,6 +138,16 @@ export function createApp(deps: AppDeps) {
       throw error;
     }
   }
+
+  const routeDeps: RouteDeps = {
+    config: deps.config,
+    auth,
+    views,
+    dashboard,
+    answerChecks,
+    metrics: deps.metrics,
+    openApiJson: JSON.stringify(buildOpenApiDocument(VERSION)),
+  };
 
   const app = express();
   app.disable('x-powered-by');
@@ -151,124 +186,35 @@ export function createApp(deps: AppDeps) {
       httpLogger(req, res, next);
     });
   }
+  // For every path, before routing, as always: a malformed JSON body is a 400 wherever it is sent.
   app.use(express.json({ limit: '256kb' }));
 
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
+  // Helmet's headers go on the dashboard's HTML routes only (dashboard.ts): the JSON API is read by
+  // services, not rendered in a browser, so they would protect nothing there, and the check
+  // endpoint is the hot path, where every per-request step counts.
+  mountRoutes(app, ROUTES, routeDeps);
 
-  app.get('/metrics', async (_req, res) => {
-    if (!deps.metrics) throw notFound();
-    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
-  });
+  app.use((_req, _res, next) => next(new NotFoundError()));
 
-  app.get('/readyz', async (_req, res) => {
-    const readiness = await views.readiness();
-    res.status(readiness.ready ? 200 : 503).json(readiness);
-  });
-
-  app.get('/openapi.json', (_req, res) => {
-    res.json(openApi);
-  });
-
-  app.get('/v1/check', auth.requireRead, async (req, res) => {
-    validateQuery(checkQuerySchema, req.query);
-    const at = parseInstant(single(req.query.at, 'at'), 'at');
-    const [result] = await answerChecks(() => [parseCheckItem(req.query)], at);
-    res.json(result);
-  });
-
-  app.post('/v1/check', auth.requireRead, async (req, res) => {
-    const body = req.body as { items?: unknown; at?: unknown } | undefined;
-    const items = body?.items;
-    if (!Array.isArray(items) || items.length === 0 || items.length > MAX_BATCH) {
-      throw badRequest('invalid_items', `items must be an array of 1 to ${MAX_BATCH} checks`);
-    }
-    const at = parseInstant(typeof body?.at === 'string' ? body.at : undefined, 'at');
-    const parse = () =>
-      items.map((item: unknown, index) => {
-        if (typeof item !== 'object' || item === null)
-          throw badRequest('invalid_items', `items[${index}] must be an object`);
-        return parseCheckItem(item as Record<string, unknown>, `items[${index}].`);
-      });
-    res.json({ results: await answerChecks(parse, at) });
-  });
-
-  app.get('/v1/restricted', auth.requireRead, async (req, res) => {
-    const query = validateQuery(listQuerySchema, req.query);
-    const at = parseInstant(query.at, 'at');
-    const includeInactive = query.include_inactive === 'true';
-    res.json(await views.list({ at, includeInactive }));
-  });
-
-  app.get('/v1/restricted/changes', auth.requireRead, async (req, res) => {
-    const query = validateQuery(changesQuerySchema, req.query);
-    const since = parseInstant(query.since, 'since');
-    const limit = parseLimit(query.limit, 100, 1000);
-    res.json({ changes: await views.changes({ since, limit }) });
-  });
-
-  app.get('/v1/sync/status', auth.requireRead, async (_req, res) => {
-    res.json(await views.status());
-  });
-
-  app.get('/v1/sync/runs', auth.requireRead, async (req, res) => {
-    const limit = parseLimit(validateQuery(runsQuerySchema, req.query).limit, 20, 200);
-    res.json({ runs: await views.runs(limit) });
-  });
-
-  app.post('/v1/sync', auth.requireAdmin, async (req, res) => {
-    const wait = validateQuery(triggerQuerySchema, req.query).wait === 'true';
-    const { finished, triggered } = await views.trigger(res.locals.principal as Principal, wait);
-    if (finished !== null) {
-      res.status(200).json(finished);
+  // The one error handler, for the JSON API and the dashboard alike: a known refusal keeps its
+  // status and words (JSON on API routes, the dashboard's error page on HTML routes); anything
+  // else is a 500 without internals, logged.
+  app.use((error: unknown, req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(error);
+    const html = res.locals.html === true;
+    const known = error instanceof HttpError ? error : bodyParserError(error, html);
+    if (known === null)
+      deps.logger?.error({ err: error, method: req.method, path: req.path }, 'unhandled API error');
+    if (known instanceof MethodNotAllowedError) res.set('Allow', known.allow.join(', '));
+    if (html) {
+      dashboard.sendError(req, res, known);
       return;
     }
-    res.status(202).json({
-      workflow_id: triggered.workflowId,
-      run_id: triggered.runId,
-      already_running: triggered.alreadyRunning,
-    });
-  });
-
-  const decide = (approve: boolean) => async (req: Request, res: Response) => {
-    res
-      .status(202)
-      .json(await views.decide(String(req.params.workflowId), approve, res.locals.principal as Principal));
-  };
-  app.post('/v1/sync/runs/:workflowId/approve', auth.requireAdmin, decide(true));
-  app.post('/v1/sync/runs/:workflowId/reject', auth.requireAdmin, decide(false));
-
-  app.use(
-    createDashboardRouter({
-      config: deps.config,
-      auth,
-      views,
-      ...(deps.logger ? { logger: deps.logger } : {}),
-    }),
-  );
-
-  app.use((_req, _res, next) => next(notFound()));
-
-  // One place maps errors to the contract's shape; anything unexpected is a 500 without internals.
-  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    if (error instanceof HttpError) {
-      res.status(error.status).json(error.toJSON());
+    if (known === null) {
+      res.status(500).json({ error: { code: 'internal', message: 'internal error' } });
       return;
     }
-    const type = (error as { type?: string }).type;
-    if (type === 'entity.parse.failed') {
-      res
-        .status(400)
-        .json({ error: { code: 'invalid_json', message: 'the request body is not valid JSON' } });
-      return;
-    }
-    if (type === 'entity.too.large') {
-      res.status(413).json({ error: { code: 'body_too_large', message: 'the request body is too large' } });
-      return;
-    }
-    deps.logger?.error({ err: error }, 'unhandled API error');
-    res.status(500).json({ error: { code: 'internal', message: 'internal error' } });
+    res.status(known.status).json(known.toJSON());
   });
 
   return app;

@@ -1,7 +1,7 @@
 import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import type { ApiToken, Config } from '../config.ts';
-import { HttpError } from './errors.ts';
+import { ForbiddenError, UnauthorizedError } from './errors.ts';
 
 export interface Principal {
   name: string;
@@ -160,8 +160,8 @@ export function createAuth(config: Config, options: { clock?: () => Date } = {})
     }
   }
 
-  const reject = (next: NextFunction, status: number, code: string, message: string) =>
-    next(new HttpError(status, code, message));
+  const needsAdmin = () =>
+    new ForbiddenError('forbidden', 'this action needs an admin token (API_ADMIN_TOKENS)');
 
   return {
     open,
@@ -223,20 +223,15 @@ export function createAuth(config: Config, options: { clock?: () => Date } = {})
       if (open) return next();
       if (bearerToken(req) !== null) {
         const principal = bearerPrincipal(req);
-        if (principal === null) return reject(next, 401, 'unauthorized', 'the bearer token is not valid');
+        if (principal === null) return next(new UnauthorizedError('the bearer token is not valid'));
         res.locals.principal = principal;
         return next();
       }
       const session = sessionOf(req);
       if (session === 'invalid')
-        return reject(next, 401, 'unauthorized', 'the session has expired or is not valid; sign in again');
+        return next(new UnauthorizedError('the session has expired or is not valid; sign in again'));
       if (session === null)
-        return reject(
-          next,
-          401,
-          'unauthorized',
-          'a bearer token is required (Authorization: Bearer <token>)',
-        );
+        return next(new UnauthorizedError('a bearer token is required (Authorization: Bearer <token>)'));
       res.locals.principal = { name: session.name, role: session.role } satisfies Principal;
       next();
     },
@@ -244,8 +239,7 @@ export function createAuth(config: Config, options: { clock?: () => Date } = {})
     /** JSON admin endpoints: an admin bearer token only (a cookie would make them forgeable cross-site). */
     requireAdmin(req: Request, res: Response, next: NextFunction) {
       const principal = bearerPrincipal(req);
-      if (principal?.role !== 'admin')
-        return reject(next, 403, 'forbidden', 'this action needs an admin token (API_ADMIN_TOKENS)');
+      if (principal?.role !== 'admin') return next(needsAdmin());
       res.locals.principal = principal;
       next();
     },
@@ -256,42 +250,41 @@ export function createAuth(config: Config, options: { clock?: () => Date } = {})
      */
     requireAdminForm(req: Request, res: Response, next: NextFunction) {
       if (!sameOrigin(req))
-        return reject(
-          next,
-          403,
-          'cross_site',
-          'this form was posted from another site; open the dashboard and try again',
+        return next(
+          new ForbiddenError(
+            'cross_site',
+            'this form was posted from another site; open the dashboard and try again',
+          ),
         );
       if (bearerToken(req) !== null) {
         const principal = bearerPrincipal(req);
-        if (principal?.role !== 'admin')
-          return reject(next, 403, 'forbidden', 'this action needs an admin token (API_ADMIN_TOKENS)');
+        if (principal?.role !== 'admin') return next(needsAdmin());
         res.locals.principal = principal;
         return next();
       }
       const session = sessionOf(req);
       if (session === null || session === 'invalid') {
-        return reject(
-          next,
-          403,
-          'forbidden',
-          'this action needs an admin sign-in (API_ADMIN_TOKENS); sign in with an admin token',
+        return next(
+          new ForbiddenError(
+            'forbidden',
+            'this action needs an admin sign-in (API_ADMIN_TOKENS); sign in with an admin token',
+          ),
         );
       }
       const body = req.body as Record<string, unknown> | undefined;
       if (!checkCsrf(session, body?.csrf))
-        return reject(
-          next,
-          403,
-          'invalid_csrf',
-          'the form is out of date or came from another site; reload the dashboard and try again',
+        return next(
+          new ForbiddenError(
+            'invalid_csrf',
+            'the form is out of date or came from another site; reload the dashboard and try again',
+          ),
         );
       if (session.role !== 'admin')
-        return reject(
-          next,
-          403,
-          'forbidden',
-          'this action needs an admin token; you are signed in with a read token',
+        return next(
+          new ForbiddenError(
+            'forbidden',
+            'this action needs an admin token; you are signed in with a read token',
+          ),
         );
       res.locals.principal = { name: session.name, role: session.role } satisfies Principal;
       next();

@@ -1,20 +1,8 @@
 import type { Side, StoredInstrument } from '../domain/index.ts';
+import type { CheckAnswer } from './schemas.ts';
 
-export interface CheckMatch {
-  ticker: string | null;
-  isin: string | null;
-  name: string | null;
-  restriction_type: StoredInstrument['restriction_type'];
-  reason: string | null;
-  effective_from: string | null;
-  expires_at: string | null;
-}
-
-export interface CheckVerdict {
-  restricted: boolean;
-  severity: 'CRITICAL' | 'NONE';
-  matches: CheckMatch[];
-}
+/** What a check says of the candidates, before the list's version and freshness are added. */
+export type CheckVerdict = Pick<CheckAnswer, 'restricted' | 'severity' | 'matches'>;
 
 /** In force from effective_from (inclusive, 00:00 UTC) until expires_at (exclusive, 00:00 UTC). */
 export function isInForce(

@@ -1,16 +1,16 @@
-import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import helmet from 'helmet';
 import type { Config } from '../config.ts';
-import { bearerToken, readCookie, type Auth, type Principal } from './auth.ts';
-import { errorPage, dashboardPage, signInPage, type Flash, type Viewer } from './dashboard/render.ts';
+import { bearerToken, readCookie, SIGN_IN_COOKIE, type Auth, type Principal } from './auth.ts';
+import { dashboardPage, errorPage, signInPage, type Flash, type Viewer } from './dashboard/render.ts';
 import { DASHBOARD_CSS } from './dashboard/style.ts';
-import { HttpError } from './errors.ts';
+import { ForbiddenError, HttpError, UnauthorizedError } from './errors.ts';
 import type { Views } from './views.ts';
 
 export interface DashboardDeps {
   config: Config;
   auth: Auth;
   views: Views;
-  logger?: { warn(message: string): void; error?(message: string): void };
   clock?: () => Date;
 }
 
@@ -19,26 +19,49 @@ const MAX_ROWS = 1000;
 const RECENT_RUNS = 20;
 const RECENT_CHANGES = 50;
 
-/** No script at all, styles from this site only, never framed, no referrer leaving the site. */
-const CONTENT_SECURITY_POLICY = [
-  "default-src 'none'",
-  "style-src 'self'",
-  "img-src 'self'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-  "base-uri 'none'",
-].join('; ');
+/**
+ * The dashboard's security headers: no script at all, styles from this site only, never framed, no
+ * referrer leaving the site. Helmet's other headers stay off: the dashboard never sent them (HSTS
+ * belongs to the TLS-terminating proxy, the others guard against what a page without script or
+ * embeds cannot do). Helmet writes the CSP's directives separated by `;` without a space: the
+ * same policy.
+ */
+const pageSecurityHeaders = helmet({
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: {
+      defaultSrc: ["'none'"],
+      styleSrc: ["'self'"],
+      imgSrc: ["'self'"],
+      formAction: ["'self'"],
+      frameAncestors: ["'none'"],
+      baseUri: ["'none'"],
+    },
+  },
+  xContentTypeOptions: true,
+  xFrameOptions: { action: 'deny' },
+  referrerPolicy: { policy: 'same-origin' },
+  crossOriginOpenerPolicy: { policy: 'same-origin' },
+  crossOriginEmbedderPolicy: false,
+  crossOriginResourcePolicy: false,
+  originAgentCluster: false,
+  strictTransportSecurity: false,
+  xDnsPrefetchControl: false,
+  xDownloadOptions: false,
+  xPermittedCrossDomainPolicies: false,
+  xPoweredBy: false,
+  xXssProtection: false,
+});
 
-function securityHeaders(res: Response) {
-  res.set({
-    'Content-Security-Policy': CONTENT_SECURITY_POLICY,
-    'X-Content-Type-Options': 'nosniff',
-    'X-Frame-Options': 'DENY',
-    'Referrer-Policy': 'same-origin',
-    'Cross-Origin-Opener-Policy': 'same-origin',
-    'Cache-Control': 'no-store',
-  });
-}
+/** Every dashboard page and redirect: helmet's headers, and no caching. */
+const pageHeaders: RequestHandler = (req, res, next) => {
+  // Not a helmet header: pages show live sync state and a CSRF token, so no cache may keep them.
+  res.setHeader('Cache-Control', 'no-store');
+  pageSecurityHeaders(req, res, next);
+};
+
+/** The stylesheet: not sniffed as anything else, and cached for a while (it changes with a deploy). */
+const assetHeaders: RequestHandler = helmet.xContentTypeOptions();
 
 const ERROR_TITLES: Record<number, string> = {
   400: 'Bad request',
@@ -50,15 +73,15 @@ const ERROR_TITLES: Record<number, string> = {
   503: 'Temporarily unavailable',
 };
 
-/** The dashboard at GET / (server-rendered HTML, sign-in form, admin actions). */
-export function createDashboardRouter(deps: DashboardDeps): Router {
+/**
+ * The dashboard at GET / (server-rendered HTML, sign-in form, admin actions): what its routes in
+ * the table (routes.ts) call, the guard of its read pages and its error page.
+ */
+export function createDashboard(deps: DashboardDeps) {
   const { config, auth, views } = deps;
   const clock = deps.clock ?? (() => new Date());
-  const router = Router();
-  const form = express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 20 });
 
-  const html = (res: Response, status: number, body: string) => {
-    securityHeaders(res);
+  const send = (res: Response, status: number, body: string) => {
     res.status(status).type('html').send(body);
   };
 
@@ -72,7 +95,6 @@ export function createDashboardRouter(deps: DashboardDeps): Router {
       path: '/',
       maxAge: 60_000,
     });
-    securityHeaders(res);
     res.redirect(303, to);
   };
   const takeFlash = (req: Request, res: Response): Flash | null => {
@@ -105,181 +127,162 @@ export function createDashboardRouter(deps: DashboardDeps): Router {
     return auth.open ? { principal: null, via: 'open', csrf: null } : 'sign-in';
   };
 
-  router.get('/dashboard.css', (_req, res) => {
-    res
-      .set({ 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'public, max-age=300' })
-      .type('css')
-      .send(DASHBOARD_CSS);
-  });
-
-  router.get('/', async (req, res) => {
-    const viewer = viewerOf(req);
-    if (viewer === 'bad-bearer') throw new HttpError(401, 'unauthorized', 'the bearer token is not valid');
-    if (viewer === 'expired') {
-      auth.clearSessionCookie(req, res);
-      redirectWithFlash(req, res, '/sign-in', {
-        kind: 'info',
-        text: 'Your session has expired; sign in again.',
-      });
-      return;
+  /** Runs an admin action; a refusal the user can act on (409, 404, 503) comes back as a flash message. */
+  const act = async (req: Request, res: Response, run: () => Promise<string>) => {
+    try {
+      redirectWithFlash(req, res, '/', { kind: 'info', text: await run() });
+    } catch (error) {
+      if (!(error instanceof HttpError)) throw error;
+      redirectWithFlash(req, res, '/', { kind: 'error', text: `Not done: ${error.message}.` });
     }
-    if (viewer === 'sign-in') {
-      securityHeaders(res);
-      res.redirect(303, '/sign-in');
-      return;
-    }
-    const rawQuery = req.query.q;
-    const query = (
-      typeof rawQuery === 'string' ? rawQuery : Array.isArray(rawQuery) ? String(rawQuery[0] ?? '') : ''
-    )
-      .trim()
-      .slice(0, 100);
-    const [status, runs, changes, list] = await Promise.all([
-      views.status(),
-      views.runs(RECENT_RUNS),
-      views.changes({ since: null, limit: RECENT_CHANGES }),
-      // Before the first successful sync there is no list: the page says so instead of showing an empty one.
-      views.list({ at: null, includeInactive: false }).catch((error: unknown) => {
-        if (error instanceof HttpError && error.code === 'list_unavailable') return null;
-        throw error;
-      }),
-    ]);
-    html(
-      res,
-      200,
-      dashboardPage({
-        now: clock(),
-        viewer,
-        adminConfigured: auth.adminConfigured,
-        flash: takeFlash(req, res),
-        status,
-        list,
-        query,
-        maxRows: MAX_ROWS,
-        runs,
-        changes,
-        staleAfterMinutes: config.staleAfterMinutes,
-      }),
-    );
-  });
+  };
 
-  router.get('/sign-in', (req, res) => {
-    const flash = takeFlash(req, res);
-    html(res, 200, signInPage({ csrf: auth.startSignIn(req, res), error: null, open: auth.open, flash }));
-  });
+  return {
+    pageHeaders,
+    assetHeaders,
+    /** The forms' bodies: small, flat, few fields. */
+    form: express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 20 }),
 
-  router.post('/sign-in', form, (req, res) => {
-    if (!auth.sameOrigin(req))
-      throw new HttpError(
-        403,
-        'cross_site',
-        'this form was posted from another site; open the sign-in page and try again',
-      );
-    const body = (req.body ?? {}) as Record<string, unknown>;
-    const again = (status: number, error: string) =>
-      html(
+    /**
+     * The guard of the read pages: a browser without a session is sent to the sign-in form (an
+     * expired session with a word why), a wrong bearer token is a 401.
+     */
+    requireViewer(req: Request, res: Response, next: NextFunction) {
+      const viewer = viewerOf(req);
+      if (viewer === 'bad-bearer') return next(new UnauthorizedError('the bearer token is not valid'));
+      if (viewer === 'expired') {
+        auth.clearSessionCookie(req, res);
+        redirectWithFlash(req, res, '/sign-in', {
+          kind: 'info',
+          text: 'Your session has expired; sign in again.',
+        });
+        return;
+      }
+      if (viewer === 'sign-in') {
+        res.redirect(303, '/sign-in');
+        return;
+      }
+      res.locals.viewer = viewer;
+      res.locals.principal = viewer.principal;
+      next();
+    },
+
+    /** Dashboard errors are HTML pages with a plain message, never a stack trace; null is a 500. */
+    sendError(req: Request, res: Response, error: HttpError | null) {
+      const status = error?.status ?? 500;
+      const message =
+        error === null
+          ? 'The dashboard could not be shown because of an internal error; please try again in a moment.'
+          : error.message.charAt(0).toUpperCase() + error.message.slice(1) + '.';
+      const viewer = viewerOf(req);
+      send(
         res,
         status,
-        signInPage({ csrf: auth.startSignIn(req, res), error, open: auth.open, flash: null }),
+        errorPage(
+          status,
+          ERROR_TITLES[status] ?? 'Something went wrong',
+          message,
+          typeof viewer === 'string' ? null : viewer,
+        ),
       );
-    if (!auth.checkSignIn(req, body.csrf))
-      return again(403, 'The sign-in form expired or came from another site; please try again.');
-    if (auth.open) return again(400, 'No API tokens are configured, so there is nothing to sign in with.');
-    const principal =
-      typeof body.token === 'string' && body.token.trim() !== '' ? auth.signIn(body.token) : null;
-    if (principal === null)
-      return again(401, 'That token is not valid. Use a token from API_READ_TOKENS or API_ADMIN_TOKENS.');
-    const { value } = auth.issueSession(principal);
-    auth.setSessionCookie(req, res, value);
-    res.clearCookie('rls_sign_in', { httpOnly: true, sameSite: 'strict', secure: req.secure, path: '/' });
-    redirectWithFlash(req, res, '/', {
-      kind: 'info',
-      text: `Signed in as ${principal.name} (${principal.role === 'admin' ? 'admin' : 'read only'}).`,
-    });
-  });
+    },
 
-  router.post('/sign-out', form, (req, res) => {
-    if (!auth.sameOrigin(req))
-      throw new HttpError(403, 'cross_site', 'this form was posted from another site');
-    const session = auth.sessionOf(req);
-    const body = (req.body ?? {}) as Record<string, unknown>;
-    if (session !== null && session !== 'invalid' && !auth.checkCsrf(session, body.csrf)) {
-      throw new HttpError(
-        403,
-        'invalid_csrf',
-        'the form is out of date or came from another site; reload the dashboard and try again',
+    stylesheet(res: Response) {
+      res.set('Cache-Control', 'public, max-age=300').type('css').send(DASHBOARD_CSS);
+    },
+
+    async home(req: Request, res: Response, viewer: Viewer, query: string) {
+      const [status, runs, changes, list] = await Promise.all([
+        views.status(),
+        views.runs(RECENT_RUNS),
+        views.changes({ since: null, limit: RECENT_CHANGES }),
+        // Before the first successful sync there is no list: the page says so instead of showing an empty one.
+        views.list({ at: null, includeInactive: false }).catch((error: unknown) => {
+          if (error instanceof HttpError && error.code === 'list_unavailable') return null;
+          throw error;
+        }),
+      ]);
+      send(
+        res,
+        200,
+        dashboardPage({
+          now: clock(),
+          viewer,
+          adminConfigured: auth.adminConfigured,
+          flash: takeFlash(req, res),
+          status,
+          list,
+          query,
+          maxRows: MAX_ROWS,
+          runs,
+          changes,
+          staleAfterMinutes: config.staleAfterMinutes,
+        }),
       );
-    }
-    auth.clearSessionCookie(req, res);
-    redirectWithFlash(req, res, '/sign-in', { kind: 'info', text: 'Signed out.' });
-  });
+    },
 
-  /** Runs an admin action; a refusal the user can act on (409, 404, 503) comes back as a flash message. */
-  const action =
-    (run: (principal: Principal, req: Request) => Promise<string>) => async (req: Request, res: Response) => {
-      const principal = res.locals.principal as Principal;
-      try {
-        redirectWithFlash(req, res, '/', { kind: 'info', text: await run(principal, req) });
-      } catch (error) {
-        if (!(error instanceof HttpError)) throw error;
-        redirectWithFlash(req, res, '/', { kind: 'error', text: `Not done: ${error.message}.` });
+    signInForm(req: Request, res: Response) {
+      const flash = takeFlash(req, res);
+      send(res, 200, signInPage({ csrf: auth.startSignIn(req, res), error: null, open: auth.open, flash }));
+    },
+
+    signIn(req: Request, res: Response, form: { csrf?: string | undefined; token?: string | undefined }) {
+      if (!auth.sameOrigin(req))
+        throw new ForbiddenError(
+          'cross_site',
+          'this form was posted from another site; open the sign-in page and try again',
+        );
+      const again = (status: number, error: string) =>
+        send(
+          res,
+          status,
+          signInPage({ csrf: auth.startSignIn(req, res), error, open: auth.open, flash: null }),
+        );
+      if (!auth.checkSignIn(req, form.csrf))
+        return again(403, 'The sign-in form expired or came from another site; please try again.');
+      if (auth.open) return again(400, 'No API tokens are configured, so there is nothing to sign in with.');
+      const principal = form.token !== undefined && form.token.trim() !== '' ? auth.signIn(form.token) : null;
+      if (principal === null)
+        return again(401, 'That token is not valid. Use a token from API_READ_TOKENS or API_ADMIN_TOKENS.');
+      const { value } = auth.issueSession(principal);
+      auth.setSessionCookie(req, res, value);
+      res.clearCookie(SIGN_IN_COOKIE, { httpOnly: true, sameSite: 'strict', secure: req.secure, path: '/' });
+      redirectWithFlash(req, res, '/', {
+        kind: 'info',
+        text: `Signed in as ${principal.name} (${principal.role === 'admin' ? 'admin' : 'read only'}).`,
+      });
+    },
+
+    signOut(req: Request, res: Response, form: { csrf?: string | undefined }) {
+      if (!auth.sameOrigin(req))
+        throw new ForbiddenError('cross_site', 'this form was posted from another site');
+      const session = auth.sessionOf(req);
+      if (session !== null && session !== 'invalid' && !auth.checkCsrf(session, form.csrf)) {
+        throw new ForbiddenError(
+          'invalid_csrf',
+          'the form is out of date or came from another site; reload the dashboard and try again',
+        );
       }
-    };
+      auth.clearSessionCookie(req, res);
+      redirectWithFlash(req, res, '/sign-in', { kind: 'info', text: 'Signed out.' });
+    },
 
-  router.post(
-    '/dashboard/sync',
-    form,
-    auth.requireAdminForm,
-    action(async (principal) => {
-      const { triggered } = await views.trigger(principal, false);
-      return triggered.alreadyRunning
-        ? `A sync is already running (${triggered.workflowId}); it was not started twice.`
-        : `Sync started by ${principal.name} (${triggered.workflowId}). Reload to see its result.`;
-    }),
-  );
+    syncNow: (req: Request, res: Response, principal: Principal) =>
+      act(req, res, async () => {
+        const { triggered } = await views.trigger(principal, false);
+        return triggered.alreadyRunning
+          ? `A sync is already running (${triggered.workflowId}); it was not started twice.`
+          : `Sync started by ${principal.name} (${triggered.workflowId}). Reload to see its result.`;
+      }),
 
-  const decide = (approve: boolean) =>
-    action(async (principal, req) => {
-      const decided = await views.decide(String(req.params.workflowId), approve, principal);
-      return approve
-        ? `Run ${decided.workflow_id} approved by ${principal.name}: its changes are being applied.`
-        : `Run ${decided.workflow_id} rejected by ${principal.name}: the current list is kept.`;
-    });
-  router.post('/dashboard/runs/:workflowId/approve', form, auth.requireAdminForm, decide(true));
-  router.post('/dashboard/runs/:workflowId/reject', form, auth.requireAdminForm, decide(false));
-
-  // Dashboard errors are HTML pages with a plain message, never a stack trace.
-  router.use((error: unknown, req: Request, res: Response, next: NextFunction) => {
-    if (res.headersSent) return next(error);
-    let status = 500;
-    let message =
-      'The dashboard could not be shown because of an internal error; please try again in a moment.';
-    const type = (error as { type?: string } | null)?.type;
-    if (error instanceof HttpError) {
-      status = error.status;
-      message = error.message.charAt(0).toUpperCase() + error.message.slice(1) + '.';
-    } else if (type === 'entity.too.large') {
-      status = 413;
-      message = 'The form is too large.';
-    } else if (type === 'entity.parse.failed' || type === 'parameters.too.many') {
-      status = 400;
-      message = 'The form could not be read.';
-    } else {
-      const log = deps.logger?.error ?? deps.logger?.warn;
-      log?.call(deps.logger, `dashboard error on ${req.method} ${req.path}: ${(error as Error)?.message}`);
-    }
-    const viewer = viewerOf(req);
-    html(
-      res,
-      status,
-      errorPage(
-        status,
-        ERROR_TITLES[status] ?? 'Something went wrong',
-        message,
-        typeof viewer === 'string' ? null : viewer,
-      ),
-    );
-  });
-
-  return router;
+    decide: (req: Request, res: Response, principal: Principal, workflowId: string, approve: boolean) =>
+      act(req, res, async () => {
+        const decided = await views.decide(workflowId, approve, principal);
+        return approve
+          ? `Run ${decided.workflow_id} approved by ${principal.name}: its changes are being applied.`
+          : `Run ${decided.workflow_id} rejected by ${principal.name}: the current list is kept.`;
+      }),
+  };
 }
+
+export type Dashboard = ReturnType<typeof createDashboard>;

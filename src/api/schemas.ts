@@ -1,11 +1,17 @@
 import { z } from 'zod';
-import { RESTRICTION_TYPES } from '../domain/index.ts';
+import { RESTRICTION_TYPES, SIDES, type CheckItem } from '../domain/index.ts';
+import { isValidIsin, normaliseIsin, normaliseTicker } from '../parser/index.ts';
+import { refuse } from './validation.ts';
 
 /**
- * One schema per request and response of the HTTP API (contract, "HTTP API"). The OpenAPI
- * document at /openapi.json is generated from these, the query schemas check requests' shape
- * in the handlers, and the tests hold every real response to its schema, so the spec cannot
- * drift from the code.
+ * One schema per request and response of the HTTP API (contract, "HTTP API"), used by the route
+ * table (routes.ts): request schemas validate and normalise what a caller sent, response schemas
+ * are what handlers return (their types are `z.infer` of these, imported by the views, the CLI and
+ * the dashboard), and /openapi.json is generated from both, so the spec cannot drift from the code.
+ *
+ * Request schemas check the shape in their fields (strings, enums, patterns) and the meaning after
+ * (instants, limits, identifiers), so a request with several problems is told the one it always
+ * was told. The API's error codes and words are those of `refuse`.
  */
 
 const date = z
@@ -44,30 +50,6 @@ export const checkResultSchema = z.object({
     .meta({ description: 'the applied list state the answer came from; re-prove it with at=' }),
 });
 
-const singleValue = z.string().meta({ description: 'given once' });
-
-export const checkQuerySchema = z.object({
-  ticker: singleValue
-    .optional()
-    .meta({ description: 'normalised like the page: upper case, Bloomberg yellow key dropped' }),
-  isin: singleValue.optional().meta({ description: 'ISO 6166, check digit verified' }),
-  side: z.enum(['buy', 'sell']).optional(),
-  at: singleValue
-    .optional()
-    .meta({ description: 'ISO 8601: answer as the service would have at that instant' }),
-});
-
-export const checkItemSchema = z.object({
-  ticker: z.string().optional(),
-  isin: z.string().optional(),
-  side: z.enum(['buy', 'sell']).optional(),
-});
-
-export const batchCheckBodySchema = z.object({
-  items: z.array(checkItemSchema).min(1).max(1000),
-  at: z.string().optional(),
-});
-
 export const batchCheckResultSchema = z.object({ results: z.array(checkResultSchema) });
 
 export const instrumentSchema = z.object({
@@ -82,11 +64,6 @@ export const instrumentSchema = z.object({
   source_page_id: z.string().nullable(),
 });
 
-export const listQuerySchema = z.object({
-  at: singleValue.optional(),
-  include_inactive: z.enum(['true', 'false']).optional(),
-});
-
 export const listSchema = z.object({
   instruments: z.array(instrumentSchema),
   count: z.number().int(),
@@ -94,11 +71,6 @@ export const listSchema = z.object({
 });
 
 const fieldsSchema = matchSchema.nullable();
-
-export const changesQuerySchema = z.object({
-  since: singleValue.optional(),
-  limit: z.string().regex(/^\d+$/).optional().meta({ description: '1 to 1000, default 100' }),
-});
 
 export const changeSchema = z.object({
   at: instant,
@@ -150,9 +122,6 @@ export const runSchema = z.object({
   temporal_ui_url: z.string(),
 });
 
-export const runsQuerySchema = z.object({
-  limit: z.string().regex(/^\d+$/).optional().meta({ description: '1 to 200, default 20' }),
-});
 export const runsSchema = z.object({ runs: z.array(runSchema) });
 
 export const statusSchema = z.object({
@@ -167,7 +136,6 @@ export const statusSchema = z.object({
   current_run: runSchema.optional(),
 });
 
-export const triggerQuerySchema = z.object({ wait: z.enum(['true', 'false']).optional() });
 export const triggeredSchema = z.object({
   workflow_id: z.string(),
   run_id: z.string(),
@@ -187,3 +155,216 @@ export const readinessSchema = z.object({
   list_version: z.number().int().nullable(),
   instrument_count: z.number().int().nullable(),
 });
+
+// What the API answers, as its clients (the CLI, the dashboard) and the views that build it see it.
+export type ErrorAnswer = z.infer<typeof errorSchema>;
+export type CheckMatch = z.infer<typeof matchSchema>;
+export type CheckAnswer = z.infer<typeof checkResultSchema>;
+export type BatchCheckAnswer = z.infer<typeof batchCheckResultSchema>;
+export type ListedInstrument = z.infer<typeof instrumentSchema>;
+export type ListAnswer = z.infer<typeof listSchema>;
+export type ListChange = z.infer<typeof changeSchema>;
+export type ChangesAnswer = z.infer<typeof changesSchema>;
+export type RunAnswer = z.infer<typeof runSchema>;
+export type RunsAnswer = z.infer<typeof runsSchema>;
+export type StatusAnswer = z.infer<typeof statusSchema>;
+export type TriggerAnswer = z.infer<typeof triggeredSchema>;
+export type DecisionAnswer = z.infer<typeof decisionSchema>;
+export type HealthAnswer = z.infer<typeof healthSchema>;
+export type ReadinessAnswer = z.infer<typeof readinessSchema>;
+
+// Requests.
+
+const MAX_BATCH = 1000;
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+const singleValue = z.string().meta({ description: 'given once' });
+const wholeNumber = z.string().regex(/^\d+$/);
+const flag = z.enum(['true', 'false']);
+
+/** ISO 8601 with a date and a time (`2026-03-03T10:15:00Z`), or a bare date (midnight UTC); blank is none. */
+function toInstant(
+  raw: string | undefined,
+  name: string,
+  ctx: z.core.$RefinementCtx,
+  path: PropertyKey[] = [name],
+): Date | null {
+  if (raw === undefined || raw.trim() === '') return null;
+  const value = raw.trim();
+  const instant = ISO_INSTANT.test(value)
+    ? new Date(value.length === 10 ? `${value}T00:00:00Z` : value)
+    : new Date(NaN);
+  if (Number.isNaN(instant.getTime())) {
+    refuse(ctx, {
+      code: `invalid_${name}`,
+      message: 'must be an ISO 8601 instant such as 2026-03-03T10:15:00Z',
+      path,
+    });
+    return null;
+  }
+  return instant;
+}
+
+function toLimit(raw: string | undefined, fallback: number, max: number, ctx: z.core.$RefinementCtx): number {
+  if (raw === undefined) return fallback;
+  const limit = Number(raw);
+  if (limit < 1 || limit > max)
+    refuse(ctx, {
+      code: 'invalid_limit',
+      message: `must be a whole number from 1 to ${max}`,
+      path: ['limit'],
+    });
+  return limit;
+}
+
+/** A check's identifiers and side, normalised like the page (ticker rule 6, ISIN upper-case). */
+function toCheckItem(
+  raw: { ticker?: string | undefined; isin?: string | undefined; side?: string | undefined },
+  ctx: z.core.$RefinementCtx,
+): CheckItem {
+  const ticker = raw.ticker?.trim() ? normaliseTicker(raw.ticker) || null : null;
+  const isin = raw.isin?.trim() ? normaliseIsin(raw.isin) : null;
+  if (ticker === null && isin === null) {
+    refuse(ctx, { code: 'missing_identifier', message: 'give ticker or isin (or both)', about: 'check' });
+    return z.NEVER;
+  }
+  if (isin !== null && !isValidIsin(isin)) {
+    refuse(ctx, {
+      code: 'invalid_isin',
+      message: `"${raw.isin}" is not a valid ISIN (2 letters, 9 letters or digits, a check digit)`,
+      about: 'check',
+    });
+    return z.NEVER;
+  }
+  const side = raw.side?.trim().toLowerCase() || null;
+  if (side !== null && side !== 'buy' && side !== 'sell') {
+    refuse(ctx, { code: 'invalid_side', message: 'must be buy or sell', path: ['side'] });
+    return z.NEVER;
+  }
+  return { ticker, isin, side };
+}
+
+export const checkQuerySchema = z
+  .object({
+    ticker: singleValue
+      .optional()
+      .meta({ description: 'normalised like the page: upper case, Bloomberg yellow key dropped' }),
+    isin: singleValue.optional().meta({ description: 'ISO 6166, check digit verified' }),
+    side: z.enum(SIDES).optional(),
+    at: singleValue
+      .optional()
+      .meta({ description: 'ISO 8601: answer as the service would have at that instant' }),
+  })
+  .transform((query, ctx) => ({ at: toInstant(query.at, 'at', ctx), item: toCheckItem(query, ctx) }));
+
+const objectOrEmpty = (value: unknown) =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) ? value : {};
+
+const CHECK_FIELDS = ['ticker', 'isin', 'side'] as const;
+
+/** One item of a batch: an object of strings (the codes for anything else are the API's own). */
+const batchItemSchema = z.preprocess(
+  (item, ctx) => {
+    if (typeof item !== 'object' || item === null) {
+      refuse(ctx, { code: 'invalid_items', message: 'must be an object' });
+      return z.NEVER;
+    }
+    for (const field of CHECK_FIELDS) {
+      const value = (item as Record<string, unknown>)[field];
+      if (value !== undefined && typeof value !== 'string') {
+        refuse(ctx, { code: 'invalid_query', message: 'must be given once', path: [field] });
+        return z.NEVER;
+      }
+    }
+    // An array is an object to the batch (it has no ticker or ISIN), as it always was.
+    return Array.isArray(item) ? { ...item } : item;
+  },
+  z
+    .object({
+      ticker: z.string().optional(),
+      isin: z.string().optional(),
+      side: z
+        .string()
+        .optional()
+        .meta({ enum: [...SIDES], description: 'buy or sell; case and surrounding spaces are ignored' }),
+    })
+    .transform((item, ctx) => toCheckItem(item, ctx)),
+);
+
+export const batchCheckBodySchema = z.preprocess(
+  objectOrEmpty,
+  z.object({
+    items: z.preprocess((items, ctx) => {
+      if (Array.isArray(items) && items.length >= 1 && items.length <= MAX_BATCH) return items;
+      refuse(ctx, { code: 'invalid_items', message: `must be an array of 1 to ${MAX_BATCH} checks` });
+      return z.NEVER;
+    }, z.array(batchItemSchema).min(1).max(MAX_BATCH)),
+    // Checked here rather than after the items, so that a bad `at` is told before a bad item.
+    at: z.preprocess(
+      (at) => (typeof at === 'string' ? at : undefined),
+      singleValue
+        .optional()
+        .meta({ description: 'ISO 8601: answer as the service would have at that instant' })
+        .transform((at, ctx) => toInstant(at, 'at', ctx, [])),
+    ),
+  }),
+);
+
+export const listQuerySchema = z
+  .object({ at: singleValue.optional(), include_inactive: flag.optional() })
+  .transform((query, ctx) => ({
+    at: toInstant(query.at, 'at', ctx),
+    includeInactive: query.include_inactive === 'true',
+  }));
+
+export const changesQuerySchema = z
+  .object({
+    since: singleValue.optional(),
+    limit: wholeNumber.optional().meta({ description: '1 to 1000, default 100' }),
+  })
+  .transform((query, ctx) => ({
+    since: toInstant(query.since, 'since', ctx),
+    limit: toLimit(query.limit, 100, 1000, ctx),
+  }));
+
+export const runsQuerySchema = z
+  .object({ limit: wholeNumber.optional().meta({ description: '1 to 200, default 20' }) })
+  .transform((query, ctx) => ({ limit: toLimit(query.limit, 20, 200, ctx) }));
+
+export const triggerQuerySchema = z
+  .object({
+    wait: flag
+      .optional()
+      .meta({ description: 'true: answer with the finished run, or the run held for approval' }),
+  })
+  .transform((query) => ({ wait: query.wait === 'true' }));
+
+export const workflowParamsSchema = z.object({
+  workflow_id: z.string().meta({ description: 'the Temporal workflow id of the run' }),
+});
+
+// The dashboard's forms and search are read leniently, as a browser sends them: a field given
+// twice, or not a string, counts as not given.
+
+export const dashboardQuerySchema = z
+  .object({
+    q: z.preprocess(
+      (q) => (Array.isArray(q) ? String(q[0] ?? '') : q),
+      z.string().optional().catch(undefined).meta({ description: 'search by ticker, ISIN or name' }),
+    ),
+  })
+  .transform((query) => ({ q: (query.q ?? '').trim().slice(0, 100) }));
+
+const formField = z.string().optional().catch(undefined);
+
+export const signInFormSchema = z.preprocess(
+  objectOrEmpty,
+  z.object({
+    csrf: formField.meta({ description: 'the sign-in form’s CSRF token' }),
+    token: formField.meta({ description: 'a token from API_READ_TOKENS or API_ADMIN_TOKENS' }),
+  }),
+);
+
+export const csrfFormSchema = z.preprocess(
+  objectOrEmpty,
+  z.object({ csrf: formField.meta({ description: 'the page’s CSRF token (a session’s forms)' }) }),
+);

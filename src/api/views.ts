@@ -1,12 +1,23 @@
 import type { WorkflowExecutionStatusName } from '@temporalio/client';
 import type { Config } from '../config.ts';
-import type { CheckQuery, Side, StoredInstrument, SyncRun } from '../domain/index.ts';
+import type { CheckItem, CheckQuery, StoredInstrument, SyncRun } from '../domain/index.ts';
 import type { HistoryStore, InstrumentStore, RunStore } from '../stores/types.ts';
 import type { SyncControl } from '../temporal/sync-control.ts';
 import type { Principal } from './auth.ts';
 import { evaluateCheck } from './check.ts';
 import type { CheckIndex } from './check-index.ts';
-import { HttpError, listUnavailable } from './errors.ts';
+import { ConflictError, listUnavailable, NotFoundError, ServiceUnavailableError } from './errors.ts';
+import type {
+  CheckAnswer,
+  DecisionAnswer,
+  ListAnswer,
+  ListChange,
+  ListedInstrument,
+  ReadinessAnswer,
+  RunAnswer,
+  StatusAnswer,
+} from './schemas.ts';
+import type { TriggeredRun } from '../temporal/trigger.ts';
 
 export interface ViewDeps {
   config: Config;
@@ -20,14 +31,10 @@ export interface ViewDeps {
   clock?: () => Date;
 }
 
-export interface CheckItem extends CheckQuery {
-  side: Side | null;
-}
-
 const matchesQuery = (row: StoredInstrument, item: CheckQuery) =>
   (item.ticker !== null && row.ticker === item.ticker) || (item.isin !== null && row.isin === item.isin);
 
-export function presentInstrument(row: StoredInstrument) {
+export function presentInstrument(row: StoredInstrument): ListedInstrument {
   return {
     ticker: row.ticker,
     isin: row.isin,
@@ -43,7 +50,7 @@ export function presentInstrument(row: StoredInstrument) {
 
 /**
  * What the API and the dashboard show, computed in one place: the JSON endpoints serialise these
- * answers and the dashboard renders them.
+ * answers and the dashboard renders them. Each is typed by its response schema (schemas.ts).
  */
 export function createViews(deps: ViewDeps) {
   const { config, runs, instruments, history } = deps;
@@ -54,11 +61,14 @@ export function createViews(deps: ViewDeps) {
     `${config.temporal.uiUrl}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(run.workflow_id)}/${encodeURIComponent(run.id)}/history`;
   const control = () => {
     if (!deps.syncControl)
-      throw new HttpError(503, 'temporal_unavailable', 'this API process has no Temporal connection');
+      throw new ServiceUnavailableError(
+        'temporal_unavailable',
+        'this API process has no Temporal connection',
+      );
     return deps.syncControl;
   };
   /** Answers checks now (from the cache) or at a past instant (rebuilt from the change log). */
-  async function check(items: CheckItem[], at: Date | null) {
+  async function check(items: CheckItem[], at: Date | null): Promise<CheckAnswer[]> {
     const now = clock();
     let candidates: StoredInstrument[];
     let asOf: Date;
@@ -94,7 +104,7 @@ export function createViews(deps: ViewDeps) {
     }));
   }
 
-  const presentRun = (run: SyncRun) => ({
+  const presentRun = (run: SyncRun): RunAnswer => ({
     workflow_id: run.workflow_id,
     run_id: run.id,
     status: run.status,
@@ -145,7 +155,7 @@ export function createViews(deps: ViewDeps) {
     temporalUiUrl,
 
     /** The sync status a person reads: the contract's words for each state. */
-    async status() {
+    async status(): Promise<StatusAnswer> {
       const [latestRow, lastSuccess, instrumentCount] = await Promise.all([
         runs.latest(),
         runs.latestSuccess(),
@@ -186,12 +196,12 @@ export function createViews(deps: ViewDeps) {
       };
     },
 
-    async runs(limit: number) {
+    async runs(limit: number): Promise<RunAnswer[]> {
       const rows = await Promise.all((await runs.recent(limit)).map(reconcile));
       return rows.map(presentRun);
     },
 
-    async changes(options: { since: Date | null; limit: number }) {
+    async changes(options: { since: Date | null; limit: number }): Promise<ListChange[]> {
       const changes = await history.changes(options);
       return changes.map((c) => ({
         at: c.at.toISOString(),
@@ -209,7 +219,7 @@ export function createViews(deps: ViewDeps) {
     },
 
     /** The list now (the cache) or at a past instant (rebuilt); 503 before the first successful sync. */
-    async list(options: { at: Date | null; includeInactive: boolean }) {
+    async list(options: { at: Date | null; includeInactive: boolean }): Promise<ListAnswer> {
       let rows: StoredInstrument[];
       let asOf: Date;
       if (options.at === null) {
@@ -235,7 +245,10 @@ export function createViews(deps: ViewDeps) {
     },
 
     /** Starts a sync now, or returns the one in progress; with `wait`, the finished run. */
-    async trigger(principal: Principal, wait: boolean) {
+    async trigger(
+      principal: Principal,
+      wait: boolean,
+    ): Promise<{ finished: RunAnswer | null; triggered: TriggeredRun }> {
       const syncControl = control();
       const triggered = await syncControl.trigger(principal.name);
       if (!wait) return { finished: null, triggered };
@@ -253,7 +266,7 @@ export function createViews(deps: ViewDeps) {
     },
 
     /** Ready when the database answers and a list is loaded (before that, checks answer 503). */
-    async readiness() {
+    async readiness(): Promise<ReadinessAnswer> {
       const database = await runs.currentListVersion().then(
         (version) => ({ ok: true, listVersion: version }),
         (error: unknown) => ({ ok: false, listVersion: null, error: (error as Error).message }),
@@ -270,12 +283,11 @@ export function createViews(deps: ViewDeps) {
     },
 
     /** Approves or rejects a run held by the removal guard (a signal to its workflow). */
-    async decide(workflowId: string, approve: boolean, principal: Principal) {
+    async decide(workflowId: string, approve: boolean, principal: Principal): Promise<DecisionAnswer> {
       const [run] = await runs.byWorkflowId(workflowId);
-      if (!run) throw new HttpError(404, 'run_not_found', `no sync run has workflow id ${workflowId}`);
+      if (!run) throw new NotFoundError('run_not_found', `no sync run has workflow id ${workflowId}`);
       if (run.status !== 'awaiting_approval') {
-        throw new HttpError(
-          409,
+        throw new ConflictError(
           'not_awaiting_approval',
           `run ${workflowId} is ${run.status}, not awaiting approval`,
         );

@@ -8,44 +8,16 @@ import { loadDotEnv } from '../config.ts';
 import { isValidIsin, normaliseIsin } from '../parser/normalise.ts';
 import { callApi, CliError, resolveTarget, type ApiResponse, type ApiTarget } from './api-client.ts';
 import { EXIT, usage } from './usage.ts';
-import type { CheckMatch } from '../api/check.ts';
+import type {
+  CheckAnswer,
+  CheckMatch,
+  DecisionAnswer,
+  RunAnswer,
+  RunsAnswer,
+  StatusAnswer,
+  TriggerAnswer,
+} from '../api/schemas.ts';
 import type { RestrictionType } from '../domain/index.ts';
-
-interface CheckAnswer {
-  restricted: boolean;
-  severity: string;
-  matches: CheckMatch[];
-  as_of: string;
-  stale: boolean;
-  list_version: number;
-}
-
-interface RunAnswer {
-  workflow_id: string;
-  run_id: string;
-  status: 'running' | 'awaiting_approval' | 'succeeded' | 'failed';
-  added: number | null;
-  removed: number | null;
-  modified: number | null;
-  unchanged: number | null;
-  warnings: number;
-  error: { code: string | null; message: string | null } | null;
-  held_reason: string | null;
-  list_version: number | null;
-  temporal_ui_url: string;
-}
-
-interface StatusAnswer {
-  status: string;
-  last_attempt_at: string | null;
-  last_success_at: string | null;
-  instrument_count: number;
-  stale: boolean;
-  message: string;
-  last_error: { code: string | null; message: string | null } | null;
-  pages: { id: string; title: string; version: number; url: string | null }[];
-  current_run?: RunAnswer;
-}
 
 interface Output {
   json: boolean;
@@ -237,7 +209,7 @@ export async function syncCommand(args: string[]): Promise<number> {
       workflow_id: workflowId,
       run_id: runId,
       already_running: alreadyRunning,
-    } = started.body as { workflow_id: string; run_id: string; already_running?: boolean };
+    } = started.body as TriggerAnswer;
     if (!values.wait) {
       if (o.json) printJson(o, started);
       else
@@ -259,9 +231,7 @@ export async function syncCommand(args: string[]): Promise<number> {
           ? new CliError(`sync ${workflowId} started, but: ${error.message}`, error.exitCode, error.response)
           : error;
       });
-      const run = (response.body as { runs: RunAnswer[] }).runs.find(
-        (candidate) => candidate.run_id === runId,
-      );
+      const run = (response.body as RunsAnswer).runs.find((candidate) => candidate.run_id === runId);
       if (run !== undefined && run.status !== 'running') {
         if (o.json) o.out(JSON.stringify(run));
         else o.out(describeFinishedRun(run));
@@ -301,7 +271,7 @@ function decisionCommand(decision: 'approve' | 'reject') {
         printJson(o, response);
         return EXIT.ok;
       }
-      const { by } = response.body as { by: string };
+      const { by } = response.body as DecisionAnswer;
       o.out(
         decision === 'approve'
           ? `approved ${workflowId} (as ${by}): the held sync now applies its changes\n  follow it: ${CLI} status`

@@ -59,3 +59,8 @@ export interface CheckQuery {
 
 export const SIDES = ['buy', 'sell'] as const;
 export type Side = (typeof SIDES)[number];
+
+/** One check as the API was asked it: identifiers normalised, and the side (none: either side). */
+export interface CheckItem extends CheckQuery {
+  side: Side | null;
+}

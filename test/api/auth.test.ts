@@ -1,11 +1,11 @@
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuth, SESSION_COOKIE, SESSION_TTL_MS } from '../../src/api/auth.ts';
+import { ROUTES } from '../../src/api/routes.ts';
 import { startServer, stopServer } from '../../src/api/server.ts';
 import { loadConfig } from '../../src/config.ts';
-import { DEMO_PAGE_ID, DEMO_PAGE_STORAGE, DEMO_PAGE_TITLE } from '../../src/dev/demo-page.ts';
-import { formClient, textOf } from '../browser/form-client.ts';
-import { startPipeline, type Pipeline } from '../helpers/pipeline.ts';
+import { textOf } from '../browser/form-client.ts';
+import { startApiOnFakes, type ApiOnFakes } from '../helpers/api-on-fakes.ts';
 
 const READ = 'reader-token-0123456789abcdef';
 const ADMIN = 'admin-token-0123456789abcdef';
@@ -114,17 +114,16 @@ describe('dashboard sessions', () => {
   });
 });
 
-describe('dashboard sign-in and admin actions (real API, Postgres and Temporal)', () => {
-  let p: Pipeline;
+describe('dashboard sign-in and admin actions', () => {
+  let p: ApiOnFakes;
   beforeAll(async () => {
-    p = await startPipeline();
-    p.confluence.putPage({ id: DEMO_PAGE_ID, title: DEMO_PAGE_TITLE, storage: DEMO_PAGE_STORAGE });
-    await p.runSync();
+    p = await startApiOnFakes();
+    await p.applyList();
   });
   afterAll(() => p?.stop());
 
   it('sends a browser without a session to the sign-in form, and keeps JSON endpoints at 401', async () => {
-    const browser = formClient(p.apiUrl);
+    const browser = p.browser();
     const home = await browser.get('/');
     expect(home.status).toBe(303);
     expect(home.location).toBe('/sign-in');
@@ -136,7 +135,7 @@ describe('dashboard sign-in and admin actions (real API, Postgres and Temporal)'
   });
 
   it('signs in with a token and sets an HttpOnly, SameSite=Strict session cookie that does not hold the token', async () => {
-    const browser = formClient(p.apiUrl);
+    const browser = p.browser();
     const signedIn = await browser.signIn(p.tokens.admin);
     expect(signedIn.status).toBe(303);
     expect(signedIn.location).toBe('/');
@@ -166,13 +165,13 @@ describe('dashboard sign-in and admin actions (real API, Postgres and Temporal)'
   });
 
   it('refuses a wrong token, a sign-in form posted from another site, and one without its sign-in cookie', async () => {
-    const wrong = formClient(p.apiUrl);
+    const wrong = p.browser();
     const refused = await wrong.signIn('not-a-token-0123456789abcdef');
     expect(refused.status).toBe(401);
     expect(refused.text).toContain('That token is not valid');
     expect(wrong.jar.has(SESSION_COOKIE)).toBe(false);
 
-    const crossSite = formClient(p.apiUrl);
+    const crossSite = p.browser();
     const csrf = await crossSite.csrf('/sign-in');
     const posted = await crossSite.post(
       '/sign-in',
@@ -183,7 +182,7 @@ describe('dashboard sign-in and admin actions (real API, Postgres and Temporal)'
     expect(crossSite.jar.has(SESSION_COOKIE)).toBe(false);
 
     // Login CSRF: a form on another site has no SameSite=Strict sign-in cookie to go with it.
-    const noCookie = await fetch(`${p.apiUrl}/sign-in`, {
+    const noCookie = await fetch(`${p.url}/sign-in`, {
       method: 'POST',
       redirect: 'manual',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -194,7 +193,7 @@ describe('dashboard sign-in and admin actions (real API, Postgres and Temporal)'
   });
 
   it('rejects a tampered session cookie everywhere', async () => {
-    const browser = formClient(p.apiUrl);
+    const browser = p.browser();
     await browser.signIn(p.tokens.read);
     const value = browser.jar.get(SESSION_COOKIE)!;
     const [name, , expiry, id, mac] = value.split('.');
@@ -208,30 +207,26 @@ describe('dashboard sign-in and admin actions (real API, Postgres and Temporal)'
   });
 
   it('lets only an admin session with the form’s CSRF token, from this site, start a sync', async () => {
-    const reader = formClient(p.apiUrl);
+    const reader = p.browser();
     await reader.signIn(p.tokens.read);
     const readerPage = await reader.get('/');
     expect(readerPage.text).not.toContain('Sync now');
-    const readerTry = await reader.post(
-      '/dashboard/sync',
-      { csrf: await reader.csrf() },
-      { origin: p.apiUrl },
-    );
+    const readerTry = await reader.post('/dashboard/sync', { csrf: await reader.csrf() }, { origin: p.url });
     expect(readerTry.status).toBe(403);
     expect(readerTry.text).toContain('you are signed in with a read token');
 
-    const admin = formClient(p.apiUrl);
+    const admin = p.browser();
     await admin.signIn(p.tokens.admin);
     const adminPage = await admin.get('/');
     expect(adminPage.text).toContain('Sync now');
     const csrf = await admin.csrf();
 
-    const noToken = await admin.post('/dashboard/sync', {}, { origin: p.apiUrl });
+    const noToken = await admin.post('/dashboard/sync', {}, { origin: p.url });
     expect(noToken.status).toBe(403);
     expect(noToken.text).toContain('The form is out of date or came from another site');
     expect(noToken.headers.get('content-type')).toMatch(/^text\/html/);
     expect(
-      (await admin.post('/dashboard/sync', { csrf: await reader.csrf() }, { origin: p.apiUrl })).status,
+      (await admin.post('/dashboard/sync', { csrf: await reader.csrf() }, { origin: p.url })).status,
     ).toBe(403);
     expect((await admin.post('/dashboard/sync', { csrf }, { origin: 'https://evil.example' })).status).toBe(
       403,
@@ -239,14 +234,20 @@ describe('dashboard sign-in and admin actions (real API, Postgres and Temporal)'
     expect(
       (await admin.post('/dashboard/sync', { csrf }, { referer: 'https://evil.example/page' })).status,
     ).toBe(403);
-    const anonymous = formClient(p.apiUrl);
-    expect((await anonymous.post('/dashboard/sync', { csrf }, { origin: p.apiUrl })).status).toBe(403);
+    const anonymous = p.browser();
+    expect((await anonymous.post('/dashboard/sync', { csrf }, { origin: p.url })).status).toBe(403);
 
-    const started = await admin.post('/dashboard/sync', { csrf }, { origin: p.apiUrl });
+    expect(p.sync.triggers).toHaveLength(0); // none of the refused forms reached Temporal
+
+    const started = await admin.post('/dashboard/sync', { csrf }, { origin: p.url });
     expect(started.status).toBe(303);
     expect(started.location).toBe('/');
     const after = await admin.get('/');
     expect(after.text).toMatch(/Sync started by ops-alice \(|A sync is already running/);
+    const [triggered] = p.sync.triggers;
+    expect(after.text).toContain(
+      `Sync started by ops-alice (${triggered!.workflowId}). Reload to see its result.`,
+    );
     const runs = (await p.get('/v1/sync/runs?limit=5')).body.runs as {
       trigger: string;
       requested_by: string | null;
@@ -255,7 +256,7 @@ describe('dashboard sign-in and admin actions (real API, Postgres and Temporal)'
   });
 
   it('accepts an admin bearer header on the dashboard actions (no cookie, so no CSRF token needed)', async () => {
-    const bearer = formClient(p.apiUrl);
+    const bearer = p.browser();
     expect(
       (await bearer.post('/dashboard/sync', {}, { authorization: `Bearer ${p.tokens.read}` })).status,
     ).toBe(403);
@@ -269,10 +270,10 @@ describe('dashboard sign-in and admin actions (real API, Postgres and Temporal)'
   });
 
   it('signs out, needing the form’s CSRF token', async () => {
-    const browser = formClient(p.apiUrl);
+    const browser = p.browser();
     await browser.signIn(p.tokens.read);
-    expect((await browser.post('/sign-out', {}, { origin: p.apiUrl })).status).toBe(403);
-    const out = await browser.post('/sign-out', { csrf: await browser.csrf() }, { origin: p.apiUrl });
+    expect((await browser.post('/sign-out', {}, { origin: p.url })).status).toBe(403);
+    const out = await browser.post('/sign-out', { csrf: await browser.csrf() }, { origin: p.url });
     expect(out.status).toBe(303);
     expect(out.location).toBe('/sign-in');
     expect(browser.jar.has(SESSION_COOKIE)).toBe(false);
@@ -281,14 +282,14 @@ describe('dashboard sign-in and admin actions (real API, Postgres and Temporal)'
 });
 
 describe('dashboard without configured tokens (development)', () => {
-  let p: Pipeline;
+  let p: ApiOnFakes;
   beforeAll(async () => {
-    p = await startPipeline({ API_READ_TOKENS: '', API_ADMIN_TOKENS: '' }, { worker: false });
+    p = await startApiOnFakes({ tokens: 'none' });
   });
   afterAll(() => p?.stop());
 
   it('is open for reading and refuses admin actions', async () => {
-    const browser = formClient(p.apiUrl);
+    const browser = p.browser();
     const home = await browser.get('/');
     expect(home.status).toBe(200);
     expect(textOf(home.text)).toContain('Open access (no API tokens configured)');
@@ -301,5 +302,119 @@ describe('dashboard without configured tokens (development)', () => {
     const signIn = await browser.signIn('anything-0123456789abcdef');
     expect(signIn.status).toBe(400);
     expect(signIn.text).toContain('No API tokens are configured');
+    expect(p.sync.triggers).toHaveLength(0);
+  });
+
+  it('is open for the JSON read endpoints too, and closed for the JSON admin ones', async () => {
+    expect((await p.get('/v1/sync/status', null)).status).toBe(200);
+    expect((await p.get('/v1/sync/status', 'anything-0123456789abcdef')).status).toBe(200); // open: no token is checked
+    expect(await p.post('/v1/sync', undefined, 'anything-0123456789abcdef')).toMatchObject({
+      status: 403,
+      body: { error: { code: 'forbidden' } },
+    });
+  });
+});
+
+/** Every endpoint, asked with no token, a wrong one, a read token and an admin token. */
+describe('who may call what', () => {
+  let p: ApiOnFakes;
+  let held: string;
+  beforeAll(async () => {
+    p = await startApiOnFakes();
+    await p.applyList();
+    held = (await p.holdRun('the sync would remove every instrument on the list (4)')).workflowId;
+  });
+  afterAll(() => p?.stop());
+
+  const JSON_TYPE = /^application\/json/;
+  const HTML_TYPE = /^text\/html/;
+  type Expected = [none: number, wrong: number, read: number, admin: number];
+  const READ: Expected = [401, 401, 200, 200];
+  const ADMIN: Expected = [403, 403, 403, 202];
+  const PUBLIC: Expected = [200, 200, 200, 200];
+  const ADMIN_FORM: Expected = [403, 403, 403, 303];
+  const MATRIX: [method: string, path: string, expected: Expected, type: RegExp, body?: unknown][] = [
+    ['GET', '/v1/check?ticker=AAPL', READ, JSON_TYPE],
+    ['POST', '/v1/check', READ, JSON_TYPE, { items: [{ ticker: 'AAPL' }] }],
+    ['GET', '/v1/restricted', READ, JSON_TYPE],
+    ['GET', '/v1/restricted/changes', READ, JSON_TYPE],
+    ['GET', '/v1/sync/status', READ, JSON_TYPE],
+    ['GET', '/v1/sync/runs', READ, JSON_TYPE],
+    ['POST', '/v1/sync', ADMIN, JSON_TYPE],
+    ['POST', '/v1/sync/runs/{workflow_id}/approve', ADMIN, JSON_TYPE],
+    ['POST', '/v1/sync/runs/{workflow_id}/reject', ADMIN, JSON_TYPE],
+    ['GET', '/healthz', PUBLIC, JSON_TYPE],
+    ['GET', '/readyz', PUBLIC, JSON_TYPE],
+    ['GET', '/metrics', PUBLIC, /^text\/plain/],
+    ['GET', '/openapi.json', PUBLIC, JSON_TYPE],
+    ['GET', '/', [303, 401, 200, 200], HTML_TYPE],
+    ['GET', '/sign-in', PUBLIC, HTML_TYPE],
+    ['POST', '/sign-in', [403, 403, 403, 403], HTML_TYPE], // no sign-in form was fetched: login CSRF
+    ['POST', '/sign-out', [303, 303, 303, 303], /^$/],
+    ['POST', '/dashboard/sync', ADMIN_FORM, HTML_TYPE],
+    ['POST', '/dashboard/runs/{workflow_id}/approve', ADMIN_FORM, HTML_TYPE],
+    ['POST', '/dashboard/runs/{workflow_id}/reject', ADMIN_FORM, HTML_TYPE],
+    ['GET', '/dashboard.css', PUBLIC, /^text\/css/],
+    ['GET', '/v1/nothing-here', [404, 404, 404, 404], JSON_TYPE],
+    ['POST', '/nothing-here', [404, 404, 404, 404], JSON_TYPE],
+    ['DELETE', '/v1/check?ticker=AAPL', [405, 405, 405, 405], JSON_TYPE],
+    ['GET', '/v1/sync', [405, 405, 405, 405], JSON_TYPE],
+    ['PUT', '/v1/sync/runs/{workflow_id}/approve', [405, 405, 405, 405], JSON_TYPE],
+    ['POST', '/v1/sync/status', [405, 405, 405, 405], JSON_TYPE],
+    ['GET', '/sign-out', [405, 405, 405, 405], JSON_TYPE],
+    ['POST', '/', [405, 405, 405, 405], JSON_TYPE],
+  ];
+
+  it.each(MATRIX)('%s %s', async (method, template, expected, type, body) => {
+    const path = template.replace('{workflow_id}', held);
+    const tokens = [null, 'not-a-token-at-all-1234', p.tokens.read, p.tokens.admin];
+    const answers = [];
+    for (const token of tokens) {
+      const form = method === 'POST' && !path.startsWith('/v1/');
+      const answer = await p.request(method, path, {
+        token,
+        ...(form ? { raw: '', contentType: 'application/x-www-form-urlencoded' } : { body }),
+      });
+      answers.push(answer.status);
+      if (answer.status < 300 || answer.status >= 400)
+        expect(answer.headers.get('content-type') ?? '', `${method} ${path}`).toMatch(
+          answer.status >= 400 && type === JSON_TYPE ? JSON_TYPE : type,
+        );
+      if (answer.status === 401 || answer.status === 403) {
+        const code = type === JSON_TYPE ? answer.json().error.code : null;
+        if (code !== null) expect(code).toBe(answer.status === 401 ? 'unauthorized' : 'forbidden');
+      }
+    }
+    expect(answers).toEqual(expected);
+  });
+
+  it('covers every route of the table', () => {
+    const asked = new Set(
+      MATRIX.filter(([, , expected]) => expected[3] !== 405).map(
+        ([method, path]) => `${method.toLowerCase()} ${path.split('?')[0]}`,
+      ),
+    );
+    for (const route of ROUTES)
+      expect(asked, `${route.method} ${route.path}`).toContain(`${route.method} ${route.path}`);
+  });
+
+  it('words each refusal for what is missing', async () => {
+    const message = async (path: string, token: string | null, method = 'GET') =>
+      (await p.request(method, path, { token })).json().error.message;
+    expect(await message('/v1/sync/status', null)).toBe(
+      'a bearer token is required (Authorization: Bearer <token>)',
+    );
+    expect(await message('/v1/sync/status', 'not-a-token-at-all-1234')).toBe('the bearer token is not valid');
+    expect(
+      (
+        await p.request('GET', '/v1/sync/status', {
+          token: null,
+          headers: { cookie: 'rls_session=a.b.c.d.e' },
+        })
+      ).json().error.message,
+    ).toBe('the session has expired or is not valid; sign in again');
+    expect(await message('/v1/sync', p.tokens.read, 'POST')).toBe(
+      'this action needs an admin token (API_ADMIN_TOKENS)',
+    );
   });
 });

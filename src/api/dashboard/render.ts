@@ -1,13 +1,14 @@
 import type { Principal } from '../auth.ts';
 import { isInForce } from '../check.ts';
-import type { Views } from '../views.ts';
+import type {
+  CheckMatch,
+  ListAnswer,
+  ListChange,
+  ListedInstrument,
+  RunAnswer,
+  StatusAnswer,
+} from '../schemas.ts';
 import { html, safeHref, type Html } from './html.ts';
-
-export type Status = Awaited<ReturnType<Views['status']>>;
-export type Run = Awaited<ReturnType<Views['runs']>>[number];
-export type Change = Awaited<ReturnType<Views['changes']>>[number];
-export type ListResult = Awaited<ReturnType<Views['list']>>;
-type Instrument = ListResult['instruments'][number];
 
 export interface Flash {
   kind: 'info' | 'error';
@@ -26,18 +27,18 @@ export interface DashboardModel {
   viewer: Viewer;
   adminConfigured: boolean;
   flash: Flash | null;
-  status: Status;
+  status: StatusAnswer;
   /** Null before the first successful sync: no list is loaded. */
-  list: ListResult | null;
+  list: ListAnswer | null;
   query: string;
   /** How many rows of the list are shown at most (the search narrows it). */
   maxRows: number;
-  runs: Run[];
-  changes: Change[];
+  runs: RunAnswer[];
+  changes: ListChange[];
   staleAfterMinutes: number;
 }
 
-const RESTRICTION_LABELS: Record<Instrument['restriction_type'], string> = {
+const RESTRICTION_LABELS: Record<ListedInstrument['restriction_type'], string> = {
   full: 'Full: no buying or selling',
   buy_only: 'Buy only: buying restricted, selling allowed',
   sell_only: 'Sell only: selling restricted, buying allowed',
@@ -113,7 +114,7 @@ function flashBox(flash: Flash | null): Html {
   return flash === null ? html`` : html`<div class="flash ${flash.kind}" role="status">${flash.text}</div>`;
 }
 
-function decisionForms(run: Run | undefined, viewer: Viewer, adminConfigured: boolean): Html {
+function decisionForms(run: RunAnswer | undefined, viewer: Viewer, adminConfigured: boolean): Html {
   if (run === undefined) return html``;
   if (!isAdmin(viewer)) {
     return html`<p>
@@ -135,7 +136,7 @@ function decisionForms(run: Run | undefined, viewer: Viewer, adminConfigured: bo
 /** The banners a compliance officer must not miss: failure, staleness, a held run, no list at all. */
 function banners(model: DashboardModel): Html {
   const { status, now } = model;
-  const current = (status as { current_run?: Run }).current_run;
+  const current = status.current_run;
   const cachedFrom =
     status.last_success_at === null
       ? 'no list has been loaded yet'
@@ -267,7 +268,7 @@ function statusCard(model: DashboardModel): Html {
   </section>`;
 }
 
-function matches(instrument: Instrument, query: string): boolean {
+function matches(instrument: ListedInstrument, query: string): boolean {
   const q = query.toLowerCase();
   return [instrument.ticker, instrument.isin, instrument.name].some(
     (value) => value !== null && value.toLowerCase().includes(q),
@@ -350,7 +351,7 @@ function listCard(model: DashboardModel): Html {
   </section>`;
 }
 
-function runOutcome(run: Run): Html {
+function runOutcome(run: RunAnswer): Html {
   const parts: Html[] = [];
   if (run.held_reason && run.status === 'awaiting_approval')
     parts.push(html`<div>Held: ${run.held_reason}</div>`);
@@ -368,7 +369,7 @@ function runOutcome(run: Run): Html {
   return parts.length > 0 ? html`${parts}` : html`<span class="muted">—</span>`;
 }
 
-function runsCard(runs: Run[]): Html {
+function runsCard(runs: RunAnswer[]): Html {
   const rows = runs.map((run) => {
     const href = safeHref(run.temporal_ui_url);
     return html`<tr>
@@ -419,7 +420,7 @@ function runsCard(runs: Run[]): Html {
   </section>`;
 }
 
-const FIELD_LABELS: Record<string, string> = {
+const FIELD_LABELS: Record<keyof CheckMatch, string> = {
   ticker: 'ticker',
   isin: 'ISIN',
   name: 'name',
@@ -429,17 +430,15 @@ const FIELD_LABELS: Record<string, string> = {
   expires_at: 'expires',
 };
 
-type Fields = Record<string, unknown> | null;
-
-function fieldText(value: unknown): string {
-  return value === null || value === undefined ? '(none)' : String(value);
+/** A recorded field (older records may lack one). */
+function fieldText(value: string | null | undefined): string {
+  return value === null || value === undefined ? '(none)' : value;
 }
 
-function changeDetails(change: Change): Html {
-  const before = change.before as Fields;
-  const after = change.after as Fields;
+function changeDetails(change: ListChange): Html {
+  const { before, after } = change;
   if (change.change === 'modified' && before !== null && after !== null) {
-    const edits = Object.keys(FIELD_LABELS)
+    const edits = (Object.keys(FIELD_LABELS) as (keyof CheckMatch)[])
       .filter((field) => fieldText(before[field]) !== fieldText(after[field]))
       .map(
         (field) =>
@@ -456,11 +455,12 @@ function changeDetails(change: Change): Html {
   }
   const state = change.change === 'removed' ? before : after;
   if (state === null) return html`<span class="muted">—</span>`;
-  const type = state.restriction_type as Instrument['restriction_type'] | undefined;
-  return html`${state.name ? html`${fieldText(state.name)}; ` : ''}${type && RESTRICTION_LABELS[type] ? RESTRICTION_LABELS[type] : fieldText(type)}${state.reason ? html`; ${fieldText(state.reason)}` : ''}`;
+  // Recorded before and after states are kept as written: a type this version does not know is shown as is.
+  const type = RESTRICTION_LABELS[state.restriction_type] ?? fieldText(state.restriction_type);
+  return html`${state.name ? html`${state.name}; ` : ''}${type}${state.reason ? html`; ${state.reason}` : ''}`;
 }
 
-function changesCard(changes: Change[]): Html {
+function changesCard(changes: ListChange[]): Html {
   const rows = changes.map(
     (c) =>
       html`<tr>

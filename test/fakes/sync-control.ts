@@ -1,0 +1,91 @@
+/**
+ * Temporal as the API sees it (SyncControl), in memory: it records every trigger and decision, and
+ * a test can make it answer that a run is already in progress, fail, or say that a run ended.
+ */
+import type { WorkflowExecutionStatusName } from '@temporalio/client';
+import type { SyncControl } from '../../src/temporal/sync-control.ts';
+import type { TriggeredRun } from '../../src/temporal/trigger.ts';
+
+export interface Decision {
+  workflowId: string;
+  runId: string;
+  approve: boolean;
+  by: string;
+}
+
+export interface FakeSyncControl extends SyncControl {
+  /** Every trigger answered, in order. */
+  readonly triggers: TriggeredRun[];
+  /** Every decision signalled, in order. */
+  readonly decisions: Decision[];
+  /** Triggers answer that this run is in progress (as the schedule's SKIP policy does); null: none. */
+  setRunning(run: { workflowId: string; runId: string } | null): void;
+  /** The next call of `method` throws `error` (Temporal unreachable, a signal refused). */
+  failNext(method: 'trigger' | 'decide' | 'status', error: Error): void;
+  /** The run has ended: whoever waits for it (POST /v1/sync?wait=true) goes on. */
+  end(runId: string): void;
+  /** What Temporal says of a run (RUNNING unless told). */
+  setStatus(runId: string, status: WorkflowExecutionStatusName): void;
+}
+
+export function createFakeSyncControl(): FakeSyncControl {
+  const triggers: TriggeredRun[] = [];
+  const decisions: Decision[] = [];
+  const failures = new Map<string, Error>();
+  const statuses = new Map<string, WorkflowExecutionStatusName>();
+  const endings = new Map<string, { promise: Promise<void>; resolve: () => void }>();
+  let running: { workflowId: string; runId: string } | null = null;
+  let started = 0;
+
+  const fail = (method: string) => {
+    const error = failures.get(method);
+    if (error) {
+      failures.delete(method);
+      throw error;
+    }
+  };
+  const ending = (runId: string) => {
+    let entry = endings.get(runId);
+    if (!entry) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      entry = { promise, resolve };
+      endings.set(runId, entry);
+    }
+    return entry;
+  };
+
+  return {
+    triggers,
+    decisions,
+    async trigger() {
+      fail('trigger');
+      const triggered: TriggeredRun = running
+        ? { ...running, alreadyRunning: true }
+        : { workflowId: `rls-sync-fake-${++started}`, runId: `fake-run-${started}`, alreadyRunning: false };
+      triggers.push(triggered);
+      return triggered;
+    },
+    ended: (_workflowId, runId) => ending(runId).promise,
+    async decide(workflowId, runId, approve, by) {
+      fail('decide');
+      decisions.push({ workflowId, runId, approve, by });
+    },
+    async status(_workflowId, runId) {
+      fail('status');
+      return statuses.get(runId) ?? 'RUNNING';
+    },
+    setRunning(run) {
+      running = run;
+    },
+    failNext(method, error) {
+      failures.set(method, error);
+    },
+    end(runId) {
+      ending(runId).resolve();
+    },
+    setStatus(runId, status) {
+      statuses.set(runId, status);
+    },
+  };
+}
