@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { RESTRICTION_TYPES, SIDES, type CheckItem } from '../domain/index.ts';
+import { RESTRICTION_TYPES, SIDES, SYNC_TRIGGERS, type CheckItem } from '../domain/index.ts';
 import { isValidIsin, normaliseIsin, normaliseTicker } from '../parser/index.ts';
 import { refuse } from './validation.ts';
 
@@ -99,7 +99,7 @@ export const runSchema = z.object({
   workflow_id: z.string(),
   run_id: z.string(),
   status: z.enum(['running', 'awaiting_approval', 'succeeded', 'failed']),
-  trigger: z.enum(['schedule', 'manual']),
+  trigger: z.enum(SYNC_TRIGGERS),
   requested_by: z.string().nullable(),
   started_at: instant,
   finished_at: instant.nullable(),

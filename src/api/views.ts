@@ -17,7 +17,7 @@ import type {
   RunAnswer,
   StatusAnswer,
 } from './schemas.ts';
-import type { TriggeredRun } from '../temporal/trigger.ts';
+import type { TriggeredRun } from '../temporal/run-start.ts';
 
 export interface ViewDeps {
   config: Config;

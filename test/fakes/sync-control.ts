@@ -4,7 +4,8 @@
  */
 import type { WorkflowExecutionStatusName } from '@temporalio/client';
 import type { SyncControl } from '../../src/temporal/sync-control.ts';
-import type { TriggeredRun } from '../../src/temporal/trigger.ts';
+import type { RunStore } from '../../src/stores/types.ts';
+import type { TriggeredRun } from '../../src/temporal/run-start.ts';
 
 export interface Decision {
   workflowId: string;
@@ -28,7 +29,11 @@ export interface FakeSyncControl extends SyncControl {
   setStatus(runId: string, status: WorkflowExecutionStatusName): void;
 }
 
-export function createFakeSyncControl(): FakeSyncControl {
+/**
+ * `runs`: where a started run is recorded, as the real run starter records it (with who asked)
+ * before it answers.
+ */
+export function createFakeSyncControl(runs: RunStore): FakeSyncControl {
   const triggers: TriggeredRun[] = [];
   const decisions: Decision[] = [];
   const failures = new Map<string, Error>();
@@ -58,11 +63,18 @@ export function createFakeSyncControl(): FakeSyncControl {
   return {
     triggers,
     decisions,
-    async trigger() {
+    async trigger(requestedBy) {
       fail('trigger');
       const triggered: TriggeredRun = running
         ? { ...running, alreadyRunning: true }
         : { workflowId: `rls-sync-fake-${++started}`, runId: `fake-run-${started}`, alreadyRunning: false };
+      if (!triggered.alreadyRunning)
+        await runs.start({
+          id: triggered.runId,
+          workflowId: triggered.workflowId,
+          trigger: 'manual',
+          requestedBy,
+        });
       triggers.push(triggered);
       return triggered;
     },

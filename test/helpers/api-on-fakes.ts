@@ -138,7 +138,7 @@ export async function startApiOnFakes(
     ...options.env,
   });
   const stores = createMemoryStores({ clock: clock.now });
-  const sync = createFakeSyncControl();
+  const sync = createFakeSyncControl(stores.runs);
   const logs: ApiOnFakes['logs'] = [];
   const logger = pino({ level: 'warn' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
   const { app, checkIndex } = buildApi({
@@ -207,7 +207,7 @@ export async function startApiOnFakes(
         })),
       );
       const editors = new Map(
-        pages.map((page) => [page.id, { version: page.version, editedBy: page.editedBy }]),
+        pages.map((page) => [page.id, { version: page.version, editedBy: page.editedBy, editedAt: null }]),
       );
       const listVersion = await stores.withApplyLock(async (tx) => {
         const diff = diffInstruments(await tx.instruments.listAll(), [...list]);
