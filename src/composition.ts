@@ -21,6 +21,7 @@ import { createListSource, type ListSource } from './sync/sources.ts';
 import { countStepFailures } from './temporal/step-failures.ts';
 import { createRunStarter, temporalRunState, type RunStarter } from './temporal/run-start.ts';
 import { createTemporalSyncControl, type SyncControl } from './temporal/sync-control.ts';
+import { watchWorkflowId } from './temporal/watch.ts';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -105,6 +106,7 @@ export function buildApi(deps: {
         : createTemporalSyncControl(
             deps.temporal.client,
             buildRunStarter({ config, stores, client: deps.temporal.client }),
+            { watchWorkflowId: watchWorkflowId(config.temporal.taskQueue) },
           );
   const app = createApp({
     config,

@@ -82,6 +82,7 @@ export const changeSchema = z.object({
   page_id: z.string().nullable(),
   page_version: z.number().int().nullable(),
   edited_by: z.string().nullable().meta({ description: 'the Confluence user who saved that page version' }),
+  edited_at: instant.nullable().meta({ description: 'when that page version was saved in Confluence' }),
   run_id: z.string(),
   list_version: z.number().int(),
 });
@@ -131,9 +132,38 @@ export const statusSchema = z.object({
   instrument_count: z.number().int(),
   stale: z.boolean(),
   message: z.string().meta({ description: 'e.g. "Sync failed - using cached data from {timestamp}"' }),
-  last_error: z.object({ code: z.string().nullable(), message: z.string().nullable() }).nullable(),
+  last_error: z
+    .object({
+      code: z.string().nullable(),
+      message: z.string().nullable(),
+      attempt: z
+        .number()
+        .int()
+        .nullable()
+        .meta({ description: 'while a step is retried: the attempt Temporal runs next' }),
+      next_retry_at: instant
+        .nullable()
+        .meta({ description: 'while a step is retried: when its next attempt starts' }),
+    })
+    .nullable()
+    .meta({
+      description: "the failed run's error, or the failure of a step being retried while the run goes on",
+    }),
   pages: z.array(pageSchema),
   current_run: runSchema.optional(),
+  watch: z
+    .object({
+      enabled: z.boolean(),
+      every_seconds: z.number().int(),
+      last_probe_at: instant.nullable(),
+      last_change_seen_at: instant.nullable(),
+      last_enforcement_lag_seconds: z
+        .number()
+        .nullable()
+        .meta({ description: 'from the latest applied edit being saved in Confluence to it being applied' }),
+      error: z.string().nullable().meta({ description: 'set when edits are not being watched, and why' }),
+    })
+    .meta({ description: 'the edit watch (RESTRICTED_LIST_WATCH_SECONDS)' }),
 });
 
 export const triggeredSchema = z.object({

@@ -1,8 +1,7 @@
-import type { WorkflowExecutionStatusName } from '@temporalio/client';
 import type { Config } from '../config.ts';
 import type { CheckItem, CheckQuery, StoredInstrument, SyncRun } from '../domain/index.ts';
 import type { HistoryStore, InstrumentStore, RunStore } from '../stores/types.ts';
-import type { SyncControl } from '../temporal/sync-control.ts';
+import type { RetryingStep, RunProgress, SyncControl, WatchView } from '../temporal/sync-control.ts';
 import type { Principal } from './auth.ts';
 import { evaluateCheck } from './check.ts';
 import type { CheckIndex } from './check-index.ts';
@@ -17,7 +16,10 @@ import type {
   RunAnswer,
   StatusAnswer,
 } from './schemas.ts';
-import type { TriggeredRun } from '../temporal/run-start.ts';
+import { closedRunFailure, type TriggeredRun } from '../temporal/run-start.ts';
+
+/** Failed probes in a row before the status says edits are not being watched (contract). */
+const WATCH_FAILURES_BEFORE_ERROR = 3;
 
 export interface ViewDeps {
   config: Config;
@@ -129,24 +131,74 @@ export function createViews(deps: ViewDeps) {
   });
 
   /**
-   * A run still marked running or held in the database whose workflow Temporal has closed
-   * (terminated, timed out) is reported as failed, with what Temporal says.
+   * A run still marked running or held in the database, as Temporal sees it: one Temporal has
+   * closed (terminated, timed out) is reported as failed, with what Temporal says; one whose step
+   * is being retried after a failure carries that failure.
    */
-  async function reconcile(run: SyncRun): Promise<SyncRun> {
-    if ((run.status !== 'running' && run.status !== 'awaiting_approval') || !deps.syncControl) return run;
-    let status: WorkflowExecutionStatusName;
+  async function reconcile(run: SyncRun): Promise<{ run: SyncRun; retrying: RetryingStep | null }> {
+    if ((run.status !== 'running' && run.status !== 'awaiting_approval') || !deps.syncControl)
+      return { run, retrying: null };
+    let progress: RunProgress;
     try {
-      status = await deps.syncControl.status(run.workflow_id, run.id);
+      progress = await deps.syncControl.progress(run.workflow_id, run.id);
     } catch {
-      return run;
+      return { run, retrying: null };
     }
-    if (status === 'RUNNING' || status === 'COMPLETED' || status === 'FAILED') return run;
+    if (progress.state === 'RUNNING') return { run, retrying: progress.retrying };
+    if (progress.state === 'COMPLETED' || progress.state === 'FAILED') return { run, retrying: null };
+    const failure = closedRunFailure(progress.state);
     return {
-      ...run,
-      status: 'failed',
-      error_code: `Workflow${status}`,
-      error: `the workflow is ${status.toLowerCase().replaceAll('_', ' ')} in Temporal; nothing was applied by it`,
+      run: { ...run, status: 'failed', error_code: failure.code, error: failure.message },
+      retrying: null,
     };
+  }
+
+  /** The edit watch as status reports it; `error` says when (and why) edits are not being watched. */
+  async function watchStatus(): Promise<StatusAnswer['watch']> {
+    const everySeconds = config.watchSeconds;
+    const lag = await history.editsOf().then(
+      (edits) =>
+        edits?.earliestEditedAt
+          ? Math.round((edits.appliedAt.getTime() - edits.earliestEditedAt.getTime()) / 100) / 10
+          : null,
+      () => null,
+    );
+    const base = {
+      enabled: everySeconds > 0,
+      every_seconds: everySeconds,
+      last_enforcement_lag_seconds: lag,
+    };
+    if (everySeconds === 0) return { ...base, last_probe_at: null, last_change_seen_at: null, error: null };
+    let view: WatchView;
+    try {
+      view = await control().watch();
+    } catch (error) {
+      return {
+        ...base,
+        last_probe_at: null,
+        last_change_seen_at: null,
+        error: `cannot tell whether edits are watched: Temporal did not answer (${(error as Error).message})`,
+      };
+    }
+    const state = view.state;
+    const seen = {
+      last_probe_at: state?.lastProbeAt ?? null,
+      last_change_seen_at: state?.lastChangeSeenAt ?? null,
+    };
+    if (!view.running)
+      return {
+        ...base,
+        ...seen,
+        error:
+          'edits are not being watched: the watch is not running (no worker has started it); edits wait for the next scheduled sync',
+      };
+    if (state !== null && state.failuresInRow >= WATCH_FAILURES_BEFORE_ERROR)
+      return {
+        ...base,
+        ...seen,
+        error: `edits are not being watched: the last ${state.failuresInRow} probes of Confluence failed (${state.lastError ?? 'no reason given'}); edits wait for the next scheduled sync`,
+      };
+    return { ...base, ...seen, error: null };
   }
 
   return {
@@ -161,7 +213,12 @@ export function createViews(deps: ViewDeps) {
         runs.latestSuccess(),
         instruments.countActive(),
       ]);
-      const latest = latestRow === undefined ? undefined : await reconcile(latestRow);
+      const [reconciled, watch] = await Promise.all([
+        latestRow === undefined ? undefined : reconcile(latestRow),
+        watchStatus(),
+      ]);
+      const latest = reconciled?.run;
+      const retrying = reconciled?.retrying ?? null;
       const now = clock();
       const lastSuccessAt = lastSuccess?.finished_at ?? null;
       const stale = isStale(lastSuccessAt, now);
@@ -178,7 +235,9 @@ export function createViews(deps: ViewDeps) {
             : status === 'awaiting_approval'
               ? `Sync awaiting approval - ${latest?.held_reason ?? 'held by the removal guard'}; checks keep ${cached}`
               : status === 'running'
-                ? `Sync in progress - checks keep ${cached}`
+                ? retrying !== null
+                  ? `Sync retrying - ${retrying.message} (attempt ${retrying.attempt}); checks keep ${cached}`
+                  : `Sync in progress - checks keep ${cached}`
                 : stale
                   ? `List is stale: last successful sync at ${lastSuccessAt?.toISOString()}`
                   : `Synced ${instrumentCount} ${instrumentCount === 1 ? 'instrument' : 'instruments'}`;
@@ -190,14 +249,31 @@ export function createViews(deps: ViewDeps) {
         stale,
         message,
         last_error:
-          status === 'failed' ? { code: latest?.error_code ?? null, message: latest?.error ?? null } : null,
+          status === 'failed'
+            ? {
+                code: latest?.error_code ?? null,
+                message: latest?.error ?? null,
+                attempt: null,
+                next_retry_at: null,
+              }
+            : retrying !== null
+              ? {
+                  code: retrying.code,
+                  message: retrying.message,
+                  attempt: retrying.attempt,
+                  next_retry_at: retrying.nextRetryAt?.toISOString() ?? null,
+                }
+              : null,
         pages: lastSuccess?.pages ?? [],
         ...(latest && status !== 'ok' && status !== 'never' ? { current_run: presentRun(latest) } : {}),
+        watch,
       };
     },
 
     async runs(limit: number): Promise<RunAnswer[]> {
-      const rows = await Promise.all((await runs.recent(limit)).map(reconcile));
+      const rows = await Promise.all(
+        (await runs.recent(limit)).map(async (run) => (await reconcile(run)).run),
+      );
       return rows.map(presentRun);
     },
 
@@ -213,6 +289,7 @@ export function createViews(deps: ViewDeps) {
         page_id: c.page_id,
         page_version: c.page_version,
         edited_by: c.edited_by,
+        edited_at: c.edited_at?.toISOString() ?? null,
         run_id: c.run_id,
         list_version: c.list_version,
       }));

@@ -110,6 +110,18 @@ async function withApi(
   }
 }
 
+function describeWatch(watch: StatusAnswer['watch']): string {
+  if (!watch.enabled) return 'off (RESTRICTED_LIST_WATCH_SECONDS=0): edits wait for the schedule';
+  const probe = watch.last_probe_at === null ? 'no probe yet' : `last probe ${watch.last_probe_at}`;
+  const lag =
+    watch.last_enforcement_lag_seconds === null
+      ? ''
+      : `; last edit enforced ${watch.last_enforcement_lag_seconds} s after it was saved`;
+  return watch.error === null
+    ? `every ${watch.every_seconds} s, ${probe}${lag}`
+    : `NOT WATCHING: ${watch.error}`;
+}
+
 export async function statusCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -130,6 +142,7 @@ export async function statusCommand(args: string[]): Promise<number> {
       `last attempt  ${status.last_attempt_at ?? 'never'}`,
       `instruments   ${status.instrument_count} active`,
       `stale         ${status.stale ? 'yes' : 'no'}`,
+      `edit watch    ${describeWatch(status.watch)}`,
       ...status.pages.map(
         (page) =>
           `page          ${page.id} "${page.title}" v${page.version}${page.url ? `  ${page.url}` : ''}`,
@@ -138,6 +151,9 @@ export async function statusCommand(args: string[]): Promise<number> {
       ...(status.last_error
         ? [
             `last error    ${status.last_error.message ?? ''}${status.last_error.code ? ` (${status.last_error.code})` : ''}`,
+            ...(status.last_error.next_retry_at
+              ? [`next attempt  ${status.last_error.attempt ?? ''} at ${status.last_error.next_retry_at}`]
+              : []),
           ]
         : []),
     ];

@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import {
   isAuthError,
   isForbiddenError,
@@ -57,11 +58,12 @@ export function toConfluenceError(operation: string, username: string, error: un
     );
   }
   if (isServerError(error) || isNetworkError(error)) {
-    return new ConfluenceUnavailableError(
-      operation,
-      `Confluence is unavailable (${status ?? (error as Error).message})`,
-      { cause: error },
-    );
+    // In words an operator reads in the status while the step is retried.
+    const what =
+      status === undefined
+        ? `Confluence could not be reached (${(error as Error).message})`
+        : `Confluence answered ${status} ${STATUS_CODES[status] ?? 'Server Error'}`;
+    return new ConfluenceUnavailableError(operation, what, { cause: error });
   }
   // Anything else (a body that does not match the API's schema, a truncated body) is the server's
   // fault as far as we can tell, and may well go away: treat it as transient.

@@ -60,6 +60,8 @@ export interface RecordedRequest {
   method: string;
   path: string;
   authorized: boolean;
+  /** When it arrived (epoch ms). */
+  at: number;
 }
 
 export interface FakeConfluence {
@@ -383,7 +385,12 @@ export async function startFakeConfluence(
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const requestUrl = new URL(req.url ?? '/', 'http://fake');
     const pathAndQuery = `${requestUrl.pathname}${requestUrl.search}`;
-    requests.push({ method: req.method ?? 'GET', path: pathAndQuery, authorized: isAuthorized(req) });
+    requests.push({
+      method: req.method ?? 'GET',
+      path: pathAndQuery,
+      authorized: isAuthorized(req),
+      at: Date.now(),
+    });
 
     const gate = gates.find((g) => g.pathIncludes === undefined || pathAndQuery.includes(g.pathIncludes));
     if (!gate) return serve(req, res, pathAndQuery);

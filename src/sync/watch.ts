@@ -58,3 +58,22 @@ export function detectChange(
   const more = changes.length > MAX_NAMED ? ` and ${changes.length - MAX_NAMED} more` : '';
   return { words: `${shown}${more}`, key: probeKey(probe) };
 }
+
+/**
+ * What the watch knows, carried in its heartbeats: a retried attempt (another worker, after this
+ * one died) resumes from it, and the API reads it (describe) for the status's `watch`.
+ */
+export interface WatchState {
+  everySeconds: number;
+  lastProbeAt: string | null;
+  /** When the watch last saw Confluence differ from the stored list in a way it had not seen before. */
+  lastChangeSeenAt: string | null;
+  /** The probed state of that change. */
+  seenFor: string | null;
+  /** The probed state the watch last started a sync for: the same state never starts another. */
+  triggeredFor: string | null;
+  failuresInRow: number;
+  lastError: string | null;
+  /** A 429's Retry-After: no probe before this instant. */
+  quietUntil: string | null;
+}

@@ -1,9 +1,9 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
-import { createWatchActivities, INITIAL_WATCH_STATE, type WatchState } from '../../activities/watch.ts';
+import { createWatchActivities, INITIAL_WATCH_STATE } from '../../activities/watch.ts';
 import { ConfluenceRateLimitError, ConfluenceUnavailableError } from '../../src/confluence/errors.ts';
-import type { ProbedPages } from '../../src/sync/watch.ts';
+import type { ProbedPages, WatchState } from '../../src/sync/watch.ts';
 import type { TriggeredRun } from '../../src/temporal/run-start.ts';
 
 const TICK_MS = 20;

@@ -412,6 +412,14 @@ describe('dashboard banners', () => {
     message: 'Synced 4 instruments',
     last_error: null,
     pages: [{ id: '1', title: 'List', version: 3, url: 'javascript:alert(1)' }],
+    watch: {
+      enabled: true,
+      every_seconds: 30,
+      last_probe_at: '2026-11-21T11:59:50.000Z',
+      last_change_seen_at: null,
+      last_enforcement_lag_seconds: 12.5,
+      error: null,
+    },
     ...extra,
   });
   const render = (s: Status, role: 'read' | 'admin' = 'read') =>
@@ -449,7 +457,12 @@ describe('dashboard banners', () => {
         status: 'failed',
         stale: true,
         message: 'Sync failed - using cached data from 2026-11-21T08:00:00.000Z',
-        last_error: { code: 'ConfluenceAuthError', message: 'the API token was refused' },
+        last_error: {
+          code: 'ConfluenceAuthError',
+          message: 'the API token was refused',
+          attempt: null,
+          next_retry_at: null,
+        },
       }),
     );
     expect(page).toContain(

@@ -531,7 +531,7 @@ describe('admin actions', () => {
     expect(status.last_error.message).toBe(
       'the workflow is terminated in Temporal; nothing was applied by it',
     );
-    p.sync.failNext('status', new Error('Temporal is down'));
+    p.sync.failNext('progress', new Error('Temporal is down'));
     expect((await p.get('/v1/sync/status')).body.status).toBe('running'); // unknown to Temporal: as recorded
   });
 });

@@ -2,6 +2,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEMO_PAGE_ID, DEMO_PAGE_STORAGE, DEMO_PAGE_TITLE } from '../../src/dev/demo-page.ts';
 import { startPipeline, type Pipeline } from '../helpers/pipeline.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 /** What each failure does to a run, to the cache and to the status a person reads. */
 describe('sync failures', () => {
@@ -79,6 +80,46 @@ describe('sync failures', () => {
     expect((await p.get('/v1/sync/status')).body.status).toBe('ok');
     // Each failed attempt is counted by step and failure type.
     expect((await retried()) - retriedBefore).toBe(2);
+  });
+
+  it('while Confluence answers 503 the status says the run is retrying, within 10 s, and why', async () => {
+    p.confluence.fail({ status: 503, times: 3, pathIncludes: '/api/v2/pages' });
+    const firstFailureAfter = Date.now();
+    const handle = await p.startSync();
+    const retrying = await waitFor(
+      'the status to name the failure being retried',
+      async () => {
+        const { body } = await p.get('/v1/sync/status');
+        return body.message.startsWith('Sync retrying') ? body : undefined;
+      },
+      15_000,
+      50,
+    );
+    const firstFailure = p.confluence.requests.find(
+      (r) => r.at >= firstFailureAfter && r.path.startsWith('/wiki/api/v2/pages'),
+    )!;
+    const ms = Date.now() - firstFailure.at;
+    console.log(`[status] the status named the 503 ${ms} ms after Confluence first answered it`);
+    expect(ms).toBeLessThan(10_000);
+    expect(retrying).toMatchObject({
+      status: 'running',
+      last_error: {
+        code: 'ConfluenceUnavailableError',
+        message: `get versions of pages ${DEMO_PAGE_ID}: Confluence answered 503 Service Unavailable`,
+        attempt: expect.any(Number),
+        next_retry_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      },
+    });
+    expect(retrying.message).toMatch(
+      new RegExp(
+        `^Sync retrying - get versions of pages ${DEMO_PAGE_ID}: Confluence answered 503 Service Unavailable \\(attempt \\d+\\); checks keep using cached data from \\d{4}-`,
+      ),
+    );
+    expect(retrying.last_error.attempt).toBeGreaterThanOrEqual(2);
+    // The retries succeed; the run ends well and the status forgets the failure.
+    await handle.result();
+    const { body: after } = await p.get('/v1/sync/status');
+    expect(after).toMatchObject({ status: 'ok', last_error: null });
   });
 
   it("a storm of 429s is retried after the server's Retry-After each time, then succeeds", async () => {

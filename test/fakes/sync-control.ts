@@ -3,7 +3,7 @@
  * a test can make it answer that a run is already in progress, fail, or say that a run ended.
  */
 import type { WorkflowExecutionStatusName } from '@temporalio/client';
-import type { SyncControl } from '../../src/temporal/sync-control.ts';
+import type { RetryingStep, SyncControl, WatchView } from '../../src/temporal/sync-control.ts';
 import type { RunStore } from '../../src/stores/types.ts';
 import type { TriggeredRun } from '../../src/temporal/run-start.ts';
 
@@ -22,11 +22,15 @@ export interface FakeSyncControl extends SyncControl {
   /** Triggers answer that this run is in progress (as the schedule's SKIP policy does); null: none. */
   setRunning(run: { workflowId: string; runId: string } | null): void;
   /** The next call of `method` throws `error` (Temporal unreachable, a signal refused). */
-  failNext(method: 'trigger' | 'decide' | 'status', error: Error): void;
+  failNext(method: 'trigger' | 'decide' | 'progress' | 'watch', error: Error): void;
   /** The run has ended: whoever waits for it (POST /v1/sync?wait=true) goes on. */
   end(runId: string): void;
   /** What Temporal says of a run (RUNNING unless told). */
   setStatus(runId: string, status: WorkflowExecutionStatusName): void;
+  /** A step of the run being retried after a failure (null: none). */
+  setRetrying(runId: string, step: RetryingStep | null): void;
+  /** What Temporal says of the edit watch (running, nothing heartbeated yet, unless told). */
+  setWatch(view: WatchView): void;
 }
 
 /**
@@ -38,6 +42,8 @@ export function createFakeSyncControl(runs: RunStore): FakeSyncControl {
   const decisions: Decision[] = [];
   const failures = new Map<string, Error>();
   const statuses = new Map<string, WorkflowExecutionStatusName>();
+  const retrying = new Map<string, RetryingStep | null>();
+  let watch: WatchView = { running: true, state: null, lastFailure: null };
   const endings = new Map<string, { promise: Promise<void>; resolve: () => void }>();
   let running: { workflowId: string; runId: string } | null = null;
   let started = 0;
@@ -83,9 +89,13 @@ export function createFakeSyncControl(runs: RunStore): FakeSyncControl {
       fail('decide');
       decisions.push({ workflowId, runId, approve, by });
     },
-    async status(_workflowId, runId) {
-      fail('status');
-      return statuses.get(runId) ?? 'RUNNING';
+    async progress(_workflowId, runId) {
+      fail('progress');
+      return { state: statuses.get(runId) ?? 'RUNNING', retrying: retrying.get(runId) ?? null };
+    },
+    async watch() {
+      fail('watch');
+      return watch;
     },
     setRunning(run) {
       running = run;
@@ -98,6 +108,12 @@ export function createFakeSyncControl(runs: RunStore): FakeSyncControl {
     },
     setStatus(runId, status) {
       statuses.set(runId, status);
+    },
+    setRetrying(runId, step) {
+      retrying.set(runId, step);
+    },
+    setWatch(view) {
+      watch = view;
     },
   };
 }

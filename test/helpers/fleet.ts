@@ -110,6 +110,8 @@ export async function startFleet(
     WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'),
     LOG_LEVEL: 'error',
     RLS_MAX_LIFETIME_MS: String(MAX_LIFETIME_MS),
+    // No watch runs in a fleet unless a test starts one (test/fleet/watch-failover.test.ts).
+    RESTRICTED_LIST_WATCH_SECONDS: '0',
     ...options.env,
   };
   const config = loadConfig(env);

@@ -80,6 +80,8 @@ export async function startPipeline(
     TEMPORAL_TASK_QUEUE: taskQueue,
     API_READ_TOKENS: `reader=${TOKENS.read}`,
     API_ADMIN_TOKENS: `ops-alice=${TOKENS.admin}`,
+    // No watch runs in a pipeline unless a test starts one (test/e2e/watch.e2e.test.ts).
+    RESTRICTED_LIST_WATCH_SECONDS: '0',
     ...(typeof overrides === 'function' ? overrides(confluence) : overrides),
   };
   const config = loadConfig(env);

@@ -172,12 +172,31 @@ function banners(model: DashboardModel): Html {
       );
       break;
     case 'running':
-      out.push(
-        html`<div class="banner running" role="status">
-          <strong class="title">Sync in progress</strong>
-          <p>Meanwhile ${cachedFrom}.</p>
-        </div>`,
-      );
+      if (status.last_error !== null) {
+        const error = status.last_error;
+        // A step failed and Temporal retries it: not a failure yet, but an operator should know now.
+        out.push(
+          html`<div class="banner retrying" role="alert">
+            <strong class="title">${status.message}</strong>
+            <p>
+              Last error:
+              ${error.code ? html`<code>${error.code}</code>: ` : ''}${error.message ?? 'unknown'}.
+              ${error.next_retry_at ? html`Next attempt${error.attempt ? ` (${error.attempt})` : ''} at ${when(error.next_retry_at)}.` : ''}
+            </p>
+            <p>
+              Nothing has been applied by this run; checks keep answering from the current list. If the
+              retries run out, the run fails and the next scheduled sync tries again.
+            </p>
+          </div>`,
+        );
+      } else {
+        out.push(
+          html`<div class="banner running" role="status">
+            <strong class="title">Sync in progress</strong>
+            <p>Meanwhile ${cachedFrom}.</p>
+          </div>`,
+        );
+      }
       break;
     case 'never':
       break;
@@ -192,6 +211,18 @@ function banners(model: DashboardModel): Html {
         );
       }
       break;
+  }
+  if (status.watch.error !== null) {
+    out.push(
+      html`<div class="banner unwatched" role="alert">
+        <strong class="title">Edits in Confluence are not being watched</strong>
+        <p>${status.watch.error.charAt(0).toUpperCase() + status.watch.error.slice(1)}.</p>
+        <p>
+          Checks are right as of the last sync; an edit saved since then is enforced only by the next
+          scheduled sync (or “Sync now”).
+        </p>
+      </div>`,
+    );
   }
   if (status.last_success_at === null) {
     out.push(
@@ -218,6 +249,23 @@ function banners(model: DashboardModel): Html {
     );
   }
   return html`${out}`;
+}
+
+function formatLag(seconds: number): string {
+  return seconds < 120 ? `${seconds.toFixed(seconds < 10 ? 1 : 0)} s` : `${Math.round(seconds / 60)} min`;
+}
+
+function watchFacts(watch: StatusAnswer['watch'], now: Date): Html {
+  if (!watch.enabled)
+    return html`<span class="muted"
+      >off (RESTRICTED_LIST_WATCH_SECONDS=0): edits wait for the schedule</span
+    >`;
+  const probed =
+    watch.last_probe_at === null
+      ? html`<span class="muted">no probe yet</span>`
+      : html`last probe ${when(watch.last_probe_at)} (${ago(watch.last_probe_at, now)})`;
+  return html`every ${watch.every_seconds} s;
+  ${probed}${watch.error === null ? '' : html` <span class="badge failed">not watching</span>`}`;
 }
 
 function statusCard(model: DashboardModel): Html {
@@ -258,6 +306,16 @@ function statusCard(model: DashboardModel): Html {
         <dt>Instruments on the list</dt>
         <dd>
           ${status.last_success_at === null ? html`<span class="muted">no list loaded</span>` : status.instrument_count}
+        </dd>
+      </div>
+      <div>
+        <dt>Edit watch</dt>
+        <dd>${watchFacts(status.watch, model.now)}</dd>
+      </div>
+      <div>
+        <dt>Last edit to enforcement</dt>
+        <dd>
+          ${status.watch.last_enforcement_lag_seconds === null ? html`<span class="muted">—</span>` : formatLag(status.watch.last_enforcement_lag_seconds)}
         </dd>
       </div>
       <div>

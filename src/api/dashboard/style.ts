@@ -18,7 +18,7 @@ section.card > h2 { font-size: 1.05rem; margin: 0 0 .75rem; }
 .banner strong.title { display: block; font-size: 1.05rem; margin-bottom: .2rem; }
 .banner p { margin: .25rem 0; }
 .banner.failed, .banner.error { color: var(--red); background: var(--red-bg); border-color: #fda29b; }
-.banner.stale, .banner.held, .banner.never { color: var(--amber); background: var(--amber-bg); border-color: #fec84b; }
+.banner.stale, .banner.held, .banner.never, .banner.retrying, .banner.unwatched { color: var(--amber); background: var(--amber-bg); border-color: #fec84b; }
 .banner.ok { color: var(--green); background: var(--green-bg); border-color: #6ce9a6; }
 .banner.running, .banner.info { color: var(--blue); background: var(--blue-bg); border-color: #84caff; }
 .banner .actions { display: flex; gap: .5rem; margin-top: .6rem; }
