@@ -1,10 +1,45 @@
-import type { AppliedState, CheckQuery, StoredInstrument } from '../domain/index.ts';
+import type { AppliedState, CheckQuery, RestrictionType, StoredInstrument } from '../domain/index.ts';
 import type { InstrumentStore, ListChangeFeed, ListChangeSubscription, RunStore } from '../stores/types.ts';
+import type { CheckMatch } from './schemas.ts';
+
+/**
+ * An active instrument as checks see it: the fields of a match, declared in the contract's order
+ * (so that it serialises exactly as a match does), and that JSON, made once, the first time a check
+ * matches it. Nothing else of the row is kept: 100,000 of them fit in a few tens of megabytes.
+ */
+export class IndexedInstrument implements CheckMatch {
+  readonly ticker: string | null;
+  readonly isin: string | null;
+  readonly name: string | null;
+  readonly restriction_type: RestrictionType;
+  readonly reason: string | null;
+  readonly effective_from: string | null;
+  readonly expires_at: string | null;
+  // Private: JSON.stringify, and the tests' equality, see only the fields of the match.
+  #json: string | null = null;
+
+  constructor(row: CheckMatch, shared: (value: string | null) => string | null) {
+    this.ticker = row.ticker;
+    this.isin = row.isin;
+    this.name = row.name;
+    this.restriction_type = row.restriction_type;
+    // Few distinct values over a long list: one string each rather than one per row.
+    this.reason = shared(row.reason);
+    this.effective_from = shared(row.effective_from);
+    this.expires_at = shared(row.expires_at);
+  }
+
+  /** The match as JSON, as JSON.stringify writes it. */
+  json(): string {
+    return (this.#json ??= JSON.stringify(this));
+  }
+}
 
 /** One applied list state, immutable: a check reads one snapshot, never half of a sync. */
 export interface ListSnapshot extends AppliedState {
-  byTicker: ReadonlyMap<string, readonly StoredInstrument[]>;
-  byIsin: ReadonlyMap<string, readonly StoredInstrument[]>;
+  /** Active instruments by ticker and by ISIN, each in id order. */
+  byTicker: ReadonlyMap<string, readonly IndexedInstrument[]>;
+  byIsin: ReadonlyMap<string, readonly IndexedInstrument[]>;
   size: number;
   loadedAt: Date;
 }
@@ -12,36 +47,80 @@ export interface ListSnapshot extends AppliedState {
 export interface CheckIndex {
   /** Null only before `start` has loaded the list. */
   snapshot(): ListSnapshot | null;
-  /** Active rows whose ticker or ISIN equals the query's, from `snapshot`. */
-  candidates(snapshot: ListSnapshot, query: CheckQuery): StoredInstrument[];
+  /**
+   * Active instruments whose ticker or ISIN equals the query's, from `snapshot`: those found by
+   * ticker first, then those found only by ISIN, each in id order.
+   */
+  candidates(snapshot: ListSnapshot, query: CheckQuery): readonly IndexedInstrument[];
   /** Reloads now if the applied list moved (version or confirmation time). */
   refresh(): Promise<void>;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
 
-function group(rows: readonly StoredInstrument[], key: 'ticker' | 'isin'): Map<string, StoredInstrument[]> {
-  const map = new Map<string, StoredInstrument[]>();
-  for (const row of rows) {
-    const value = row[key];
-    if (value === null) continue;
-    const list = map.get(value);
-    if (list) list.push(row);
-    else map.set(value, [row]);
-  }
-  return map;
+const NONE: readonly IndexedInstrument[] = Object.freeze([]);
+
+export function candidatesOf(snapshot: ListSnapshot, query: CheckQuery): readonly IndexedInstrument[] {
+  const byTicker = query.ticker === null ? NONE : (snapshot.byTicker.get(query.ticker) ?? NONE);
+  const byIsin = query.isin === null ? NONE : (snapshot.byIsin.get(query.isin) ?? NONE);
+  if (byIsin.length === 0) return byTicker;
+  if (byTicker.length === 0) return byIsin;
+  return [...byTicker, ...byIsin.filter((entry) => !byTicker.includes(entry))];
 }
+
+/** Builds a snapshot from pages of rows; nothing of it is seen until `finish`. */
+function snapshotBuilder() {
+  const byTicker = new Map<string, IndexedInstrument[]>();
+  const byIsin = new Map<string, IndexedInstrument[]>();
+  const strings = new Map<string, string>();
+  const shared = (value: string | null) => {
+    if (value === null) return null;
+    const known = strings.get(value);
+    if (known !== undefined) return known;
+    strings.set(value, value);
+    return value;
+  };
+  const file = (map: Map<string, IndexedInstrument[]>, key: string | null, entry: IndexedInstrument) => {
+    if (key === null) return;
+    const list = map.get(key);
+    if (list) list.push(entry);
+    else map.set(key, [entry]);
+  };
+  let size = 0;
+  return {
+    add(rows: readonly StoredInstrument[]) {
+      for (const row of rows) {
+        const entry = new IndexedInstrument(row, shared);
+        file(byTicker, entry.ticker, entry);
+        file(byIsin, entry.isin, entry);
+      }
+      size += rows.length;
+    },
+    finish(state: AppliedState, loadedAt: Date): ListSnapshot {
+      return { listVersion: state.listVersion, asOf: state.asOf, byTicker, byIsin, size, loadedAt };
+    },
+  };
+}
+
+/** Lets waiting I/O and timers run between two pages of a long load. */
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * The active list in memory, for the check path. Loaded at start-up, reloaded when an apply
  * commits (the list-change feed), and checked every `pollMs` as a safety net for a missed
  * notification. Each API process keeps its own; they converge on the same applied state.
+ *
+ * A reload reads the list a page at a time and builds the new snapshot beside the old one, giving
+ * the event loop back after every page: checks go on answering from the old snapshot, without
+ * waiting, until the new one is complete, and then from the new one only.
  */
 export function createCheckIndex(options: {
   instruments: InstrumentStore;
   runs: RunStore;
   listChanges: ListChangeFeed;
   pollMs?: number;
+  /** Rows read from the store at a time (the store's default when absent). */
+  pageSize?: number;
   onError?: (message: string) => void;
   /** Each list version loaded after start-up, as soon as checks answer from it. */
   onNewList?: (snapshot: ListSnapshot) => void;
@@ -51,36 +130,49 @@ export function createCheckIndex(options: {
   const clock = options.clock ?? (() => new Date());
   let current: ListSnapshot | null = null;
   let loading: Promise<void> | null = null;
+  /** A reload was asked for while one was under way: that one may have read too early. */
+  let again = false;
   let subscription: ListChangeSubscription | null = null;
   let timer: NodeJS.Timeout | null = null;
 
-  async function load(): Promise<void> {
-    const list = await options.instruments.activeList();
-    current = {
-      listVersion: list.listVersion,
-      asOf: list.asOf,
-      byTicker: group(list.active, 'ticker'),
-      byIsin: group(list.active, 'isin'),
-      size: list.active.length,
-      loadedAt: clock(),
-    };
+  async function load(): Promise<ListSnapshot> {
+    const builder = snapshotBuilder();
+    const state = await options.instruments.readActiveList(
+      async (rows) => {
+        builder.add(rows);
+        await yieldToEventLoop();
+      },
+      options.pageSize === undefined ? {} : { pageSize: options.pageSize },
+    );
+    return builder.finish(state, clock());
   }
 
-  async function refresh(): Promise<void> {
-    // Concurrent triggers (a notification and the poll) share one reload.
-    if (loading) return loading;
+  async function reloadIfMoved(): Promise<void> {
+    const state = await options.runs.appliedState();
+    if (
+      current !== null &&
+      state.listVersion === current.listVersion &&
+      state.asOf?.getTime() === current.asOf?.getTime()
+    )
+      return;
+    const previous = current?.listVersion ?? null;
+    current = await load();
+    if (current.listVersion !== previous) options.onNewList?.(current);
+  }
+
+  function refresh(): Promise<void> {
+    // Concurrent triggers (a notification and the poll) share one reload, and one asked for during
+    // a reload gets another after it, which reads what committed since.
+    if (loading) {
+      again = true;
+      return loading;
+    }
     loading = (async () => {
       try {
-        const state = await options.runs.appliedState();
-        if (
-          current !== null &&
-          state.listVersion === current.listVersion &&
-          state.asOf?.getTime() === current.asOf?.getTime()
-        )
-          return;
-        const previous = current?.listVersion ?? null;
-        await load();
-        if (current !== null && current.listVersion !== previous) options.onNewList?.(current);
+        do {
+          again = false;
+          await reloadIfMoved();
+        } while (again);
       } finally {
         loading = null;
       }
@@ -93,16 +185,11 @@ export function createCheckIndex(options: {
 
   return {
     snapshot: () => current,
-    candidates(snapshot, query) {
-      const found = new Set<StoredInstrument>();
-      if (query.ticker !== null) for (const row of snapshot.byTicker.get(query.ticker) ?? []) found.add(row);
-      if (query.isin !== null) for (const row of snapshot.byIsin.get(query.isin) ?? []) found.add(row);
-      return [...found];
-    },
+    candidates: candidatesOf,
     refresh,
     async start() {
       // The list is loaded before the API opens its port: an API that answers knows the list.
-      await load();
+      current = await load();
       subscription = await options.listChanges.subscribe(
         () => void refresh().catch(report('reloading the list after a notification')),
         (message) => options.onError?.(message),

@@ -3,7 +3,7 @@ import type { CheckItem, CheckQuery, StoredInstrument, SyncRun } from '../domain
 import type { HistoryStore, InstrumentStore, RunStore } from '../stores/types.ts';
 import type { RetryingStep, RunProgress, SyncControl, WatchView } from '../temporal/sync-control.ts';
 import type { Principal } from './auth.ts';
-import { evaluateCheck } from './check.ts';
+import { evaluateCheck, restrictsOn, utcDay } from './check.ts';
 import type { CheckIndex } from './check-index.ts';
 import { ConflictError, listUnavailable, NotFoundError, ServiceUnavailableError } from './errors.ts';
 import type {
@@ -71,38 +71,44 @@ export function createViews(deps: ViewDeps) {
   };
   /** Answers checks now (from the cache) or at a past instant (rebuilt from the change log). */
   async function check(items: CheckItem[], at: Date | null): Promise<CheckAnswer[]> {
-    const now = clock();
-    let candidates: StoredInstrument[];
-    let asOf: Date;
-    let listVersion: number;
-    let stale: boolean;
     if (at === null) {
       const snapshot = deps.checkIndex.snapshot();
       if (snapshot === null || snapshot.listVersion === null || snapshot.asOf === null)
         throw listUnavailable();
-      candidates = items.flatMap((item) => deps.checkIndex.candidates(snapshot, item));
-      listVersion = snapshot.listVersion;
-      asOf = snapshot.asOf;
-      stale = isStale(asOf, now);
-    } else {
-      const applied = await history.listVersionAt(at);
-      if (applied === null) throw listUnavailable();
-      const states = await Promise.all(items.map((item) => history.stateAt(at, item)));
-      candidates = states.flat();
-      listVersion = applied.listVersion;
-      asOf = applied.appliedAt;
-      stale = isStale(asOf, at);
+      const { listVersion } = snapshot;
+      const now = clock();
+      const day = utcDay(now);
+      const asOf = snapshot.asOf.toISOString();
+      const stale = isStale(snapshot.asOf, now);
+      return items.map((item) => {
+        const matches = deps.checkIndex
+          .candidates(snapshot, item)
+          .filter((entry) => restrictsOn(entry, item.side, day));
+        return {
+          restricted: matches.length > 0,
+          severity: matches.length > 0 ? 'CRITICAL' : 'NONE',
+          matches,
+          as_of: asOf,
+          stale,
+          list_version: listVersion,
+        };
+      });
     }
-    const when = at ?? now;
-    return items.map((item) => ({
+    const applied = await history.listVersionAt(at);
+    if (applied === null) throw listUnavailable();
+    // Each item's own candidates: the instruments that ever had its ticker or ISIN, as they were then.
+    const states = await Promise.all(items.map((item) => history.stateAt(at, item)));
+    const asOf = applied.appliedAt.toISOString();
+    const stale = isStale(applied.appliedAt, at);
+    return items.map((item, index) => ({
       ...evaluateCheck(
-        candidates.filter((row) => matchesQuery(row, item)),
+        states[index]!.filter((row) => matchesQuery(row, item)),
         item.side,
-        when,
+        at,
       ),
-      as_of: asOf.toISOString(),
+      as_of: asOf,
       stale,
-      list_version: listVersion,
+      list_version: applied.listVersion,
     }));
   }
 
