@@ -3,7 +3,8 @@ import type { CheckItem, CheckQuery, StoredInstrument, SyncRun } from '../domain
 import type { HistoryStore, InstrumentStore, RunStore } from '../stores/types.ts';
 import type { RetryingStep, RunProgress, SyncControl, WatchView } from '../temporal/sync-control.ts';
 import type { Principal } from './auth.ts';
-import { evaluateCheck, restrictsOn, utcDay } from './check.ts';
+import { evaluateCheck } from './check.ts';
+import { createCheckAnswers } from './check-answers.ts';
 import type { CheckIndex } from './check-index.ts';
 import { ConflictError, listUnavailable, NotFoundError, ServiceUnavailableError } from './errors.ts';
 import type {
@@ -57,6 +58,11 @@ export function presentInstrument(row: StoredInstrument): ListedInstrument {
 export function createViews(deps: ViewDeps) {
   const { config, runs, instruments, history } = deps;
   const clock = deps.clock ?? (() => new Date());
+  const checkAnswers = createCheckAnswers({
+    checkIndex: deps.checkIndex,
+    staleAfterMinutes: config.staleAfterMinutes,
+    ...(deps.clock ? { clock: deps.clock } : {}),
+  });
   const isStale = (lastSuccess: Date | null, now: Date) =>
     lastSuccess === null || now.getTime() - lastSuccess.getTime() > config.staleAfterMinutes * 60_000;
   const temporalUiUrl = (run: SyncRun) =>
@@ -72,27 +78,9 @@ export function createViews(deps: ViewDeps) {
   /** Answers checks now (from the cache) or at a past instant (rebuilt from the change log). */
   async function check(items: CheckItem[], at: Date | null): Promise<CheckAnswer[]> {
     if (at === null) {
-      const snapshot = deps.checkIndex.snapshot();
-      if (snapshot === null || snapshot.listVersion === null || snapshot.asOf === null)
-        throw listUnavailable();
-      const { listVersion } = snapshot;
-      const now = clock();
-      const day = utcDay(now);
-      const asOf = snapshot.asOf.toISOString();
-      const stale = isStale(snapshot.asOf, now);
-      return items.map((item) => {
-        const matches = deps.checkIndex
-          .candidates(snapshot, item)
-          .filter((entry) => restrictsOn(entry, item.side, day));
-        return {
-          restricted: matches.length > 0,
-          severity: matches.length > 0 ? 'CRITICAL' : 'NONE',
-          matches,
-          as_of: asOf,
-          stale,
-          list_version: listVersion,
-        };
-      });
+      const answers = checkAnswers.answers(items);
+      if (answers === null) throw listUnavailable();
+      return answers;
     }
     const applied = await history.listVersionAt(at);
     if (applied === null) throw listUnavailable();
@@ -209,6 +197,8 @@ export function createViews(deps: ViewDeps) {
 
   return {
     check,
+    /** Checks now, from the index: answers, and the bytes of a single one (GET /v1/check). */
+    checkAnswers,
     presentRun,
     temporalUiUrl,
 
