@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Request, Response } from 'express';
 import type { z } from 'zod';
 import type { Config } from '../config.ts';
@@ -33,6 +34,8 @@ export interface RouteDeps {
   /** Answers checks (now, or at a past instant) and counts them by result for /metrics. */
   answerChecks(items: CheckItem[], at: Date | null): Promise<CheckAnswer[]>;
   metrics: Metrics | undefined;
+  /** The request id a response carries (the caller's, else a new one); null: responses carry none. */
+  requestId: ((req: IncomingMessage) => string) | null;
   /** /openapi.json, serialised once. */
   openApiJson: string;
 }
@@ -85,6 +88,12 @@ export interface JsonRoute<Q, P, B, A extends Access, R> extends RouteBase<Q, P,
   responses: R;
   /** Told of a request its schemas refused (the check routes count those for /metrics). */
   refused?(deps: RouteDeps, seconds: number): void;
+  /**
+   * A GET route's fast lane, run before any middleware (app.ts): it answers, and returns true, only
+   * a request it can tell the route would answer, with the same bytes, status and headers; it
+   * returns false, having written nothing, to leave any other request to the route as declared.
+   */
+  fast?(req: IncomingMessage, res: ServerResponse, deps: RouteDeps): boolean;
   handler(ctx: RequestContext<Q, P, B, A>, deps: RouteDeps): NoInfer<Reply<R> | Promise<Reply<R>>>;
 }
 

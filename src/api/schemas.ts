@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { RESTRICTION_TYPES, SIDES, SYNC_TRIGGERS, type CheckItem } from '../domain/index.ts';
 import { isValidIsin, normaliseIsin, normaliseTicker } from '../parser/index.ts';
-import { refuse } from './validation.ts';
+import { refuse, type Refusal } from './validation.ts';
 
 /**
  * One schema per request and response of the HTTP API (contract, "HTTP API"), used by the route
@@ -246,31 +246,38 @@ function toLimit(raw: string | undefined, fallback: number, max: number, ctx: z.
   return limit;
 }
 
-/** A check's identifiers and side, normalised like the page (ticker rule 6, ISIN upper-case). */
-function toCheckItem(
-  raw: { ticker?: string | undefined; isin?: string | undefined; side?: string | undefined },
-  ctx: z.core.$RefinementCtx,
-): CheckItem {
+type RawCheck = { ticker?: string | undefined; isin?: string | undefined; side?: string | undefined };
+
+/**
+ * A check's identifiers and side, normalised like the page (ticker rule 6, ISIN upper-case), or
+ * the refusal of them. The query schema, the batch's item schema and the check path's fast path
+ * (fast-check.ts) all judge a check with this one function.
+ */
+export function checkItemOf(raw: RawCheck): CheckItem | Refusal {
   const ticker = raw.ticker?.trim() ? normaliseTicker(raw.ticker) || null : null;
   const isin = raw.isin?.trim() ? normaliseIsin(raw.isin) : null;
-  if (ticker === null && isin === null) {
-    refuse(ctx, { code: 'missing_identifier', message: 'give ticker or isin (or both)', about: 'check' });
-    return z.NEVER;
-  }
+  if (ticker === null && isin === null)
+    return { code: 'missing_identifier', message: 'give ticker or isin (or both)', about: 'check' };
   if (isin !== null && !isValidIsin(isin)) {
-    refuse(ctx, {
+    return {
       code: 'invalid_isin',
       message: `"${raw.isin}" is not a valid ISIN (2 letters, 9 letters or digits, a check digit)`,
       about: 'check',
-    });
-    return z.NEVER;
+    };
   }
   const side = raw.side?.trim().toLowerCase() || null;
-  if (side !== null && side !== 'buy' && side !== 'sell') {
-    refuse(ctx, { code: 'invalid_side', message: 'must be buy or sell', path: ['side'] });
-    return z.NEVER;
-  }
+  if (side !== null && side !== 'buy' && side !== 'sell')
+    return { code: 'invalid_side', message: 'must be buy or sell', path: ['side'] };
   return { ticker, isin, side };
+}
+
+export const isRefusal = (judged: CheckItem | Refusal): judged is Refusal => 'code' in judged;
+
+function toCheckItem(raw: RawCheck, ctx: z.core.$RefinementCtx): CheckItem {
+  const judged = checkItemOf(raw);
+  if (!isRefusal(judged)) return judged;
+  refuse(ctx, judged);
+  return z.NEVER;
 }
 
 export const checkQuerySchema = z
