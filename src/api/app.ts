@@ -61,7 +61,10 @@ function handlersOf(route: Route, deps: RouteDeps): RequestHandler[] {
       input = {
         query: query ? parseRequest(query, req.query) : undefined,
         params: route.params ? parseRequest(route.params, req.params) : undefined,
-        body: route.body ? parseRequest(route.body, req.body) : undefined,
+        body: route.body
+          ? ((route.kind === 'json' ? route.readBody?.(req.body) : null) ??
+            parseRequest(route.body, req.body))
+          : undefined,
       };
     } catch (error) {
       if (route.kind === 'json') route.refused?.(deps, (performance.now() - started) / 1000);

@@ -67,6 +67,7 @@ export const ROUTES: readonly Route[] = [
     summary: 'Check 1 to 1000 instruments at once',
     access: 'read',
     body: s.batchCheckBodySchema,
+    readBody: s.readBatchBody,
     responses: { 200: { description: 'one result per item, in order', schema: s.batchCheckResultSchema } },
     errors: { 413: 'the body is larger than 256 kB', 503: UNAVAILABLE },
     refused: countRefusedCheck,

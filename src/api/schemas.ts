@@ -346,6 +346,31 @@ export const batchCheckBodySchema = z.preprocess(
   }),
 );
 
+/**
+ * The batch body as batchCheckBodySchema reads it, the usual way round, in a fraction of the time
+ * zod takes over 1,000 items: an object with no `at` whose `items` are 1 to 1000 objects of string
+ * `ticker` / `isin` / `side`, each a check that checkItemOf (the schema's own judge) accepts. Null
+ * for anything else, which the schema then reads, and refuses in its own words.
+ */
+export function readBatchBody(body: unknown): z.output<typeof batchCheckBodySchema> | null {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return null;
+  const { items, at } = body as { items?: unknown; at?: unknown };
+  if (at !== undefined || !Array.isArray(items) || items.length < 1 || items.length > MAX_BATCH) return null;
+  const checks: CheckItem[] = [];
+  for (const item of items as unknown[]) {
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) return null;
+    const { ticker, isin, side } = item as Record<string, unknown>;
+    if (!isStringOrAbsent(ticker) || !isStringOrAbsent(isin) || !isStringOrAbsent(side)) return null;
+    const judged = checkItemOf({ ticker, isin, side });
+    if (isRefusal(judged)) return null;
+    checks.push(judged);
+  }
+  return { items: checks, at: null };
+}
+
+const isStringOrAbsent = (value: unknown): value is string | undefined =>
+  value === undefined || typeof value === 'string';
+
 export const listQuerySchema = z
   .object({ at: singleValue.optional(), include_inactive: flag.optional() })
   .transform((query, ctx) => ({

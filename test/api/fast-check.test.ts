@@ -3,7 +3,7 @@ import { parse as parseQueryString } from 'node:querystring';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as fastCheck from '../../src/api/fast-check.ts';
-import { checkQuerySchema } from '../../src/api/schemas.ts';
+import { batchCheckBodySchema, checkQuerySchema, readBatchBody } from '../../src/api/schemas.ts';
 import { givenOnce, parseRequest } from '../../src/api/validation.ts';
 import { DEMO_LIST, instrument, startApiOnFakes, TOKENS, type ApiOnFakes } from '../helpers/api-on-fakes.ts';
 
@@ -109,6 +109,66 @@ describe('the fast lane of GET /v1/check reads a query', () => {
       'isin=XX',
     ])
       expect(readCheckQuery(query), query).toBeNull();
+  });
+});
+
+describe('the batch body reader', () => {
+  const value = fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom(...IDENTIFIERS, 'buy', 'sell', ' SELL ', 'short') },
+    fc.string({ maxLength: 6 }),
+    fc.integer(),
+    fc.constant(null),
+    fc.array(fc.string(), { maxLength: 1 }),
+  );
+  const item = fc.oneof(
+    {
+      weight: 8,
+      arbitrary: fc.record({ ticker: value, isin: value, side: value, x: value }, { requiredKeys: [] }),
+    },
+    value,
+  );
+  const check = fc.record(
+    {
+      ticker: fc.constantFrom('AAPL', ' aapl us equity ', 'BRK/B', 'ÉDF FP', 'A\u200bB'),
+      isin: fc.constantFrom('US0378331005', 'us5949181045 ', 'FR0010242511'),
+      side: fc.constantFrom('buy', 'sell', ' SELL ', 'Buy'),
+    },
+    { requiredKeys: [] },
+  );
+  const body = fc.oneof(
+    { weight: 4, arbitrary: fc.record({ items: fc.array(check, { minLength: 1, maxLength: 5 }) }) },
+    { weight: 4, arbitrary: fc.record({ items: fc.array(item, { minLength: 1, maxLength: 5 }) }) },
+    fc.record({ items: fc.oneof(fc.array(item, { maxLength: 3 }), value), at: value }, { requiredKeys: [] }),
+    value,
+  );
+  const schema = (raw: unknown) => {
+    try {
+      return parseRequest(batchCheckBodySchema, raw);
+    } catch (error) {
+      return { refused: (error as { code?: string }).code };
+    }
+  };
+
+  it('reads what the schema reads, whenever it reads anything', () => {
+    let read = 0;
+    fc.assert(
+      fc.property(body, (raw) => {
+        const fast = readBatchBody(raw);
+        if (fast === null) return;
+        read++;
+        expect(fast).toEqual(schema(raw));
+      }),
+      { numRuns: 5_000 },
+    );
+    expect(read).toBeGreaterThan(200);
+  });
+
+  it('reads a batch of 1,000 and no more', () => {
+    const items = Array.from({ length: 1000 }, (_, i) =>
+      i % 2 ? { ticker: 'aapl' } : { isin: 'US0378331005', side: 'buy' },
+    );
+    expect(readBatchBody({ items })).toEqual(schema({ items }));
+    expect(readBatchBody({ items: [...items, { ticker: 'X' }] })).toBeNull();
   });
 });
 
