@@ -1,6 +1,7 @@
 // `npm run bench`: every benchmark, each with a baseline measured in the same run.
 import { benchParse } from './parse-bench.ts';
 import { benchCheck, printCheckBench } from './check-bench.ts';
+import { benchIndex, printIndexBench } from './index-bench.ts';
 import { benchSync } from './sync-bench.ts';
 
 const ratio = (value: number, baseline: number) => `${(value / baseline).toFixed(2)}×`;
@@ -30,3 +31,6 @@ console.log(
 
 console.log('');
 printCheckBench(await benchCheck());
+
+console.log('');
+printIndexBench(await benchIndex());

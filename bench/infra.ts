@@ -8,16 +8,42 @@ import { createDb, migrateToLatest } from '../src/db/knex.ts';
 import { startFakeConfluence, type FakeConfluence } from '../src/dev/fake-confluence.ts';
 import { startTemporalDevServer, type TemporalDevServer } from '../src/dev/temporal-dev-server.ts';
 
-export interface BenchInfra {
+export interface BenchPostgres {
   postgres: EmbeddedPostgres;
-  temporal: TemporalDevServer;
-  confluence: FakeConfluence;
   /** Migrated. */
   db: Knex;
   stop(): Promise<void>;
 }
 
+export interface BenchInfra extends BenchPostgres {
+  temporal: TemporalDevServer;
+  confluence: FakeConfluence;
+}
+
 let runtimeInstalled = false;
+
+async function scratchDir(name: string): Promise<string> {
+  const scratch = await mkdtemp(join(tmpdir(), `rls-${name}-`));
+  await chmod(scratch, 0o755); // as root, Postgres runs as the postgres user
+  return scratch;
+}
+
+/** An embedded Postgres (migrated), for a benchmark that needs nothing else. */
+export async function startBenchPostgres(name: string): Promise<BenchPostgres> {
+  const scratch = await scratchDir(name);
+  const postgres = await startEmbeddedPostgres({ dataDir: join(scratch, 'postgres'), durable: false });
+  const db = createDb(postgres.url);
+  await migrateToLatest(db);
+  return {
+    postgres,
+    db,
+    stop: async () => {
+      await db.destroy();
+      await postgres.stop();
+      await rm(scratch, { recursive: true, force: true });
+    },
+  };
+}
 
 /** The real parts a benchmark runs on: embedded Postgres (migrated), a Temporal dev server, the fake Confluence. */
 export async function startBenchInfra(name: string): Promise<BenchInfra> {
@@ -25,8 +51,7 @@ export async function startBenchInfra(name: string): Promise<BenchInfra> {
     Runtime.install({ logger: new DefaultLogger('ERROR') });
     runtimeInstalled = true;
   }
-  const scratch = await mkdtemp(join(tmpdir(), `rls-${name}-`));
-  await chmod(scratch, 0o755); // as root, Postgres runs as the postgres user
+  const scratch = await scratchDir(name);
   const [postgres, temporal, confluence] = await Promise.all([
     startEmbeddedPostgres({ dataDir: join(scratch, 'postgres'), durable: false }),
     startTemporalDevServer({ ui: false }),
