@@ -1,11 +1,11 @@
 import type { CheckItem } from '../domain/index.ts';
-import { restrictsOn, utcDay } from './check.ts';
-import type { CheckIndex, IndexedInstrument, ListSnapshot } from './check-index.ts';
+import { utcDay } from './check.ts';
+import { candidateIndices, type CheckIndex, type ListSnapshot } from './check-index.ts';
 import type { CheckAnswer } from './schemas.ts';
 
-/** One check's answer as GET /v1/check writes it: exactly `JSON.stringify` of the answer. */
+/** One check's answer as GET /v1/check writes it: exactly `JSON.stringify` of the answer, as UTF-8. */
 export interface CheckBytes {
-  body: string | Buffer;
+  body: Buffer;
   restricted: boolean;
 }
 
@@ -17,19 +17,20 @@ interface Frame {
   /** After this instant (epoch ms) the list is stale. */
   staleAfter: number;
   /** `],"as_of":…,"stale":…,"list_version":…}`: the end of a restricted answer. */
-  tail: readonly [fresh: string, stale: string];
+  tail: readonly [fresh: Buffer, stale: Buffer];
   notRestricted: readonly [fresh: CheckBytes, stale: CheckBytes];
 }
 
-const RESTRICTED_HEAD = '{"restricted":true,"severity":"CRITICAL","matches":[';
+const RESTRICTED_HEAD = Buffer.from('{"restricted":true,"severity":"CRITICAL","matches":[');
+const COMMA = Buffer.from(',');
 
 /**
  * The answers checks get now, from the check index's current snapshot: as answer objects (batches,
  * the generic route) and as the bytes GET /v1/check sends (its fast path). What does not change from
  * one check to the next is made once: per snapshot, the end of every answer (`as_of`, `stale`,
  * `list_version`) for a fresh and for a stale list, and the whole "not restricted" answer; per UTC
- * day, the day restriction dates are judged on; per instrument, its match's JSON. `stale` is still
- * decided at each check, by the clock.
+ * day, the day restriction dates are judged on; each instrument's match is JSON in the snapshot
+ * already. `stale` is still decided at each check, by the clock.
  */
 export function createCheckAnswers(deps: {
   checkIndex: CheckIndex;
@@ -56,10 +57,10 @@ export function createCheckAnswers(deps: {
     const asOf = snapshot.asOf.toISOString();
     const tailOf = (stale: boolean) =>
       `],"as_of":${JSON.stringify(asOf)},"stale":${stale},"list_version":${JSON.stringify(snapshot.listVersion)}}`;
-    const tail = [tailOf(false), tailOf(true)] as const;
-    const notRestrictedOf = (end: string): CheckBytes =>
+    const tail = [Buffer.from(tailOf(false)), Buffer.from(tailOf(true))] as const;
+    const notRestrictedOf = (end: Buffer): CheckBytes =>
       Object.freeze({
-        body: Buffer.from(`{"restricted":false,"severity":"NONE","matches":[${end}`),
+        body: Buffer.concat([Buffer.from('{"restricted":false,"severity":"NONE","matches":['), end]),
         restricted: false,
       });
     return {
@@ -85,8 +86,8 @@ export function createCheckAnswers(deps: {
     return day;
   }
 
-  const matchesOf = (frame: Frame, item: CheckItem, today: string): IndexedInstrument[] =>
-    checkIndex.candidates(frame.snapshot, item).filter((entry) => restrictsOn(entry, item.side, today));
+  const matchesOf = (frame: Frame, item: CheckItem, today: string) =>
+    candidateIndices(frame.snapshot, item).filter((i) => frame.snapshot.restricts(i, item.side, today));
 
   return {
     /** One check now, as GET /v1/check sends it; null when no sync has ever succeeded. */
@@ -96,12 +97,16 @@ export function createCheckAnswers(deps: {
       const now = nowMs();
       const stale = now > f.staleAfter ? 1 : 0;
       const today = dayOf(now);
-      let body: string | null = null;
-      for (const entry of checkIndex.candidates(f.snapshot, item)) {
-        if (!restrictsOn(entry, item.side, today)) continue;
-        body = body === null ? RESTRICTED_HEAD + entry.json() : `${body},${entry.json()}`;
+      let parts: Buffer[] | null = null;
+      for (const i of candidateIndices(f.snapshot, item)) {
+        if (!f.snapshot.restricts(i, item.side, today)) continue;
+        if (parts === null) parts = [RESTRICTED_HEAD];
+        else parts.push(COMMA);
+        parts.push(f.snapshot.matchBytes(i));
       }
-      return body === null ? f.notRestricted[stale] : { body: body + f.tail[stale], restricted: true };
+      if (parts === null) return f.notRestricted[stale];
+      parts.push(f.tail[stale]);
+      return { body: Buffer.concat(parts), restricted: true };
     },
 
     /** Checks now, one answer per item, in order; null when no sync has ever succeeded. */
@@ -112,7 +117,7 @@ export function createCheckAnswers(deps: {
       const stale = now > f.staleAfter;
       const today = dayOf(now);
       return items.map((item) => {
-        const matches = matchesOf(f, item, today);
+        const matches = matchesOf(f, item, today).map((i) => f.snapshot.match(i));
         const restricted = matches.length > 0;
         return {
           restricted,

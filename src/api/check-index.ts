@@ -1,48 +1,9 @@
-import type { AppliedState, CheckQuery, RestrictionType, StoredInstrument } from '../domain/index.ts';
+import type { CheckQuery } from '../domain/index.ts';
 import type { InstrumentStore, ListChangeFeed, ListChangeSubscription, RunStore } from '../stores/types.ts';
+import { snapshotBuilder, type ListSnapshot } from './list-snapshot.ts';
 import type { CheckMatch } from './schemas.ts';
 
-/**
- * An active instrument as checks see it: the fields of a match, declared in the contract's order
- * (so that it serialises exactly as a match does), and that JSON, made once, the first time a check
- * matches it. Nothing else of the row is kept: 100,000 of them fit in a few tens of megabytes.
- */
-export class IndexedInstrument implements CheckMatch {
-  readonly ticker: string | null;
-  readonly isin: string | null;
-  readonly name: string | null;
-  readonly restriction_type: RestrictionType;
-  readonly reason: string | null;
-  readonly effective_from: string | null;
-  readonly expires_at: string | null;
-  // Private: JSON.stringify, and the tests' equality, see only the fields of the match.
-  #json: string | null = null;
-
-  constructor(row: CheckMatch, shared: (value: string | null) => string | null) {
-    this.ticker = row.ticker;
-    this.isin = row.isin;
-    this.name = row.name;
-    this.restriction_type = row.restriction_type;
-    // Few distinct values over a long list: one string each rather than one per row.
-    this.reason = shared(row.reason);
-    this.effective_from = shared(row.effective_from);
-    this.expires_at = shared(row.expires_at);
-  }
-
-  /** The match as JSON, as JSON.stringify writes it. */
-  json(): string {
-    return (this.#json ??= JSON.stringify(this));
-  }
-}
-
-/** One applied list state, immutable: a check reads one snapshot, never half of a sync. */
-export interface ListSnapshot extends AppliedState {
-  /** Active instruments by ticker and by ISIN, each in id order. */
-  byTicker: ReadonlyMap<string, readonly IndexedInstrument[]>;
-  byIsin: ReadonlyMap<string, readonly IndexedInstrument[]>;
-  size: number;
-  loadedAt: Date;
-}
+export type { ListSnapshot } from './list-snapshot.ts';
 
 export interface CheckIndex {
   /** Null only before `start` has loaded the list. */
@@ -51,56 +12,23 @@ export interface CheckIndex {
    * Active instruments whose ticker or ISIN equals the query's, from `snapshot`: those found by
    * ticker first, then those found only by ISIN, each in id order.
    */
-  candidates(snapshot: ListSnapshot, query: CheckQuery): readonly IndexedInstrument[];
+  candidates(snapshot: ListSnapshot, query: CheckQuery): CheckMatch[];
   /** Reloads now if the applied list moved (version or confirmation time). */
   refresh(): Promise<void>;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
 
-const NONE: readonly IndexedInstrument[] = Object.freeze([]);
-
-export function candidatesOf(snapshot: ListSnapshot, query: CheckQuery): readonly IndexedInstrument[] {
-  const byTicker = query.ticker === null ? NONE : (snapshot.byTicker.get(query.ticker) ?? NONE);
-  const byIsin = query.isin === null ? NONE : (snapshot.byIsin.get(query.isin) ?? NONE);
+/** The candidates of a check, as instrument indices of `snapshot`, in the order `candidates` gives them. */
+export function candidateIndices(snapshot: ListSnapshot, query: CheckQuery): readonly number[] {
+  const byTicker = query.ticker === null ? NONE : snapshot.byTicker(query.ticker);
+  const byIsin = query.isin === null ? NONE : snapshot.byIsin(query.isin);
   if (byIsin.length === 0) return byTicker;
   if (byTicker.length === 0) return byIsin;
-  return [...byTicker, ...byIsin.filter((entry) => !byTicker.includes(entry))];
+  return [...byTicker, ...byIsin.filter((i) => !byTicker.includes(i))];
 }
 
-/** Builds a snapshot from pages of rows; nothing of it is seen until `finish`. */
-function snapshotBuilder() {
-  const byTicker = new Map<string, IndexedInstrument[]>();
-  const byIsin = new Map<string, IndexedInstrument[]>();
-  const strings = new Map<string, string>();
-  const shared = (value: string | null) => {
-    if (value === null) return null;
-    const known = strings.get(value);
-    if (known !== undefined) return known;
-    strings.set(value, value);
-    return value;
-  };
-  const file = (map: Map<string, IndexedInstrument[]>, key: string | null, entry: IndexedInstrument) => {
-    if (key === null) return;
-    const list = map.get(key);
-    if (list) list.push(entry);
-    else map.set(key, [entry]);
-  };
-  let size = 0;
-  return {
-    add(rows: readonly StoredInstrument[]) {
-      for (const row of rows) {
-        const entry = new IndexedInstrument(row, shared);
-        file(byTicker, entry.ticker, entry);
-        file(byIsin, entry.isin, entry);
-      }
-      size += rows.length;
-    },
-    finish(state: AppliedState, loadedAt: Date): ListSnapshot {
-      return { listVersion: state.listVersion, asOf: state.asOf, byTicker, byIsin, size, loadedAt };
-    },
-  };
-}
+const NONE: readonly number[] = Object.freeze([]);
 
 /** Lets waiting I/O and timers run between two pages of a long load. */
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -144,7 +72,7 @@ export function createCheckIndex(options: {
       },
       options.pageSize === undefined ? {} : { pageSize: options.pageSize },
     );
-    return builder.finish(state, clock());
+    return builder.finish(state, clock, yieldToEventLoop);
   }
 
   async function reloadIfMoved(): Promise<void> {
@@ -185,7 +113,7 @@ export function createCheckIndex(options: {
 
   return {
     snapshot: () => current,
-    candidates: candidatesOf,
+    candidates: (snapshot, query) => candidateIndices(snapshot, query).map((i) => snapshot.match(i)),
     refresh,
     async start() {
       // The list is loaded before the API opens its port: an API that answers knows the list.

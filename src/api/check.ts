@@ -9,11 +9,16 @@ type Dated = Pick<StoredInstrument, 'effective_from' | 'expires_at'>;
 /** The UTC day of an instant, `YYYY-MM-DD`: the day restriction dates are judged on. */
 export const utcDay = (at: Date): string => at.toISOString().slice(0, 10);
 
+/** In force on a UTC day (`YYYY-MM-DD`): from `from` (inclusive) until `until` (exclusive); null: no bound. */
+export function inForceBetween(from: string | null, until: string | null, day: string): boolean {
+  if (from !== null && day < from) return false;
+  if (until !== null && day >= until) return false;
+  return true;
+}
+
 /** In force on a UTC day: from effective_from (inclusive) until expires_at (exclusive). */
 export function inForceOn(instrument: Dated, day: string): boolean {
-  if (instrument.effective_from !== null && day < instrument.effective_from) return false;
-  if (instrument.expires_at !== null && day >= instrument.expires_at) return false;
-  return true;
+  return inForceBetween(instrument.effective_from, instrument.expires_at, day);
 }
 
 /** In force from effective_from (inclusive, 00:00 UTC) until expires_at (exclusive, 00:00 UTC). */

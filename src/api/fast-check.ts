@@ -44,14 +44,13 @@ export function answerCheckAtOnce(req: IncomingMessage, res: ServerResponse, dep
     answer.restricted ? 'restricted' : 'not_restricted',
     (performance.now() - started) / 1000,
   );
-  const length = typeof answer.body === 'string' ? Buffer.byteLength(answer.body) : answer.body.length;
   // As res.json writes them, in its order, behind the request id app.ts gives every request.
   const id = deps.requestId?.(req);
   res.writeHead(
     200,
     id === undefined
-      ? ['Content-Type', JSON_UTF8, 'Content-Length', length]
-      : ['x-request-id', id, 'Content-Type', JSON_UTF8, 'Content-Length', length],
+      ? ['Content-Type', JSON_UTF8, 'Content-Length', answer.body.length]
+      : ['x-request-id', id, 'Content-Type', JSON_UTF8, 'Content-Length', answer.body.length],
   );
   res.end(answer.body);
   return true;

@@ -15,7 +15,7 @@ const INSTRUMENT_COLUMNS = ['id', ...COMPARED_FIELDS, 'is_active', 'source_page_
 /** Rows per INSERT/UPDATE statement: well under Postgres' bind-parameter limit. */
 const CHUNK = 1000;
 /** Rows per page of the active list: a page is parsed and handed over in a few milliseconds. */
-const ACTIVE_PAGE = 2000;
+const ACTIVE_PAGE = 1000;
 
 function rowValues(instrument: DesiredInstrument) {
   return { ...instrumentFields(instrument), source_page_id: instrument.source_page_id };
