@@ -15,8 +15,9 @@ import { createAuth, type Principal } from './auth.ts';
 import { createDashboard } from './dashboard.ts';
 import { bodyParserError, HttpError, MethodNotAllowedError, NotFoundError } from './errors.ts';
 import type { CheckResult, Metrics } from './metrics.ts';
+import type { CheckAnswer } from './schemas.ts';
 import { buildOpenApiDocument } from './openapi.ts';
-import type { Route, RouteDeps } from './route.ts';
+import { JSON_CONTENT_TYPE, JsonBytes, type Route, type RouteDeps } from './route.ts';
 import { ROUTES } from './routes.ts';
 import { givenOnce, parseRequest } from './validation.ts';
 import { createViews, type ViewDeps } from './views.ts';
@@ -81,7 +82,8 @@ function handlersOf(route: Route, deps: RouteDeps): RequestHandler[] {
       contentType?: string;
     };
     res.status(reply.status);
-    if (reply.contentType === undefined) res.json(reply.body);
+    if (reply.body instanceof JsonBytes) res.set('Content-Type', JSON_CONTENT_TYPE).send(reply.body.bytes);
+    else if (reply.contentType === undefined) res.json(reply.body);
     else res.type(reply.contentType).send(reply.body);
   };
 
@@ -152,13 +154,13 @@ export function createApp(deps: AppDeps) {
   });
 
   /** Answers checks and counts them by result, with the time taken, for /metrics. */
-  async function answerChecks(items: CheckItem[], at: Date | null) {
+  async function counted<T>(answer: () => Promise<{ answers: T; restricted: boolean[] }>): Promise<T> {
     const started = performance.now();
     const record = (results: CheckResult[]) =>
       deps.metrics?.recordChecks(results, (performance.now() - started) / 1000);
     try {
-      const answers = await views.check(items, at);
-      record(answers.map((answer) => (answer.restricted ? 'restricted' : 'not_restricted')));
+      const { answers, restricted } = await answer();
+      record(restricted.map((yes) => (yes ? 'restricted' : 'not_restricted')));
       return answers;
     } catch (error) {
       const status = error instanceof HttpError ? error.status : 500;
@@ -166,6 +168,19 @@ export function createApp(deps: AppDeps) {
       throw error;
     }
   }
+  const answerChecks = (items: CheckItem[], at: Date | null) =>
+    counted(async () => {
+      const answers = await views.check(items, at);
+      return { answers, restricted: answers.map((answer) => answer.restricted) };
+    });
+  /** A batch answered now is written out from the snapshot's precomputed parts. */
+  const answerBatch = (items: CheckItem[], at: Date | null) =>
+    counted<{ results: CheckAnswer[] } | JsonBytes>(async () => {
+      const now = at === null ? views.checkAnswers.batchBytes(items) : null;
+      if (now !== null) return { answers: new JsonBytes(now.body), restricted: now.restricted };
+      const results = await views.check(items, at);
+      return { answers: { results }, restricted: results.map((answer) => answer.restricted) };
+    });
 
   /** A caller's request id (a load balancer's, the trading service's) is kept, else one is made. */
   const requestIdOf = (req: IncomingMessage) => {
@@ -179,6 +194,7 @@ export function createApp(deps: AppDeps) {
     views,
     dashboard,
     answerChecks,
+    answerBatch,
     metrics: deps.metrics,
     // Request ids come with the request logs.
     requestId: deps.logger ? requestIdOf : null,

@@ -23,6 +23,8 @@ interface Frame {
 
 const RESTRICTED_HEAD = Buffer.from('{"restricted":true,"severity":"CRITICAL","matches":[');
 const COMMA = Buffer.from(',');
+const RESULTS_HEAD = Buffer.from('{"results":[');
+const RESULTS_TAIL = Buffer.from(']}');
 
 /**
  * The answers checks get now, from the check index's current snapshot: as answer objects (batches,
@@ -89,6 +91,21 @@ export function createCheckAnswers(deps: {
   const matchesOf = (frame: Frame, item: CheckItem, today: string) =>
     candidateIndices(frame.snapshot, item).filter((i) => frame.snapshot.restricts(i, item.side, today));
 
+  /**
+   * Adds the parts of a restricted answer to `parts`, when `item` is restricted (the
+   * not-restricted answer is one precomputed part); whether it is.
+   */
+  function addRestricted(parts: Buffer[], f: Frame, item: CheckItem, stale: 0 | 1, today: string): boolean {
+    let restricted = false;
+    for (const i of candidateIndices(f.snapshot, item)) {
+      if (!f.snapshot.restricts(i, item.side, today)) continue;
+      parts.push(restricted ? COMMA : RESTRICTED_HEAD, f.snapshot.matchBytes(i));
+      restricted = true;
+    }
+    if (restricted) parts.push(f.tail[stale]);
+    return restricted;
+  }
+
   return {
     /** One check now, as GET /v1/check sends it; null when no sync has ever succeeded. */
     bytes(item: CheckItem): CheckBytes | null {
@@ -96,17 +113,30 @@ export function createCheckAnswers(deps: {
       if (f === null) return null;
       const now = nowMs();
       const stale = now > f.staleAfter ? 1 : 0;
-      const today = dayOf(now);
-      let parts: Buffer[] | null = null;
-      for (const i of candidateIndices(f.snapshot, item)) {
-        if (!f.snapshot.restricts(i, item.side, today)) continue;
-        if (parts === null) parts = [RESTRICTED_HEAD];
-        else parts.push(COMMA);
-        parts.push(f.snapshot.matchBytes(i));
-      }
-      if (parts === null) return f.notRestricted[stale];
-      parts.push(f.tail[stale]);
+      const parts: Buffer[] = [];
+      if (!addRestricted(parts, f, item, stale, dayOf(now))) return f.notRestricted[stale];
       return { body: Buffer.concat(parts), restricted: true };
+    },
+
+    /**
+     * Checks now, as POST /v1/check sends them (`{"results":[…]}`, exactly JSON.stringify of the
+     * batch's answer), and whether each is restricted; null when no sync has ever succeeded.
+     */
+    batchBytes(items: readonly CheckItem[]): { body: Buffer; restricted: boolean[] } | null {
+      const f = currentFrame();
+      if (f === null) return null;
+      const now = nowMs();
+      const stale = now > f.staleAfter ? 1 : 0;
+      const today = dayOf(now);
+      const parts: Buffer[] = [RESULTS_HEAD];
+      const restricted = items.map((item, n) => {
+        if (n > 0) parts.push(COMMA);
+        if (addRestricted(parts, f, item, stale, today)) return true;
+        parts.push(f.notRestricted[stale].body);
+        return false;
+      });
+      parts.push(RESULTS_TAIL);
+      return { body: Buffer.concat(parts), restricted };
     },
 
     /** Checks now, one answer per item, in order; null when no sync has ever succeeded. */

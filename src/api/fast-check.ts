@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CheckItem } from '../domain/index.ts';
-import type { RouteDeps } from './route.ts';
+import { JSON_CONTENT_TYPE, type RouteDeps } from './route.ts';
 import { checkItemOf, isRefusal } from './schemas.ts';
 
 /**
@@ -49,14 +49,12 @@ export function answerCheckAtOnce(req: IncomingMessage, res: ServerResponse, dep
   res.writeHead(
     200,
     id === undefined
-      ? ['Content-Type', JSON_UTF8, 'Content-Length', answer.body.length]
-      : ['x-request-id', id, 'Content-Type', JSON_UTF8, 'Content-Length', answer.body.length],
+      ? ['Content-Type', JSON_CONTENT_TYPE, 'Content-Length', answer.body.length]
+      : ['x-request-id', id, 'Content-Type', JSON_CONTENT_TYPE, 'Content-Length', answer.body.length],
   );
   res.end(answer.body);
   return true;
 }
-
-const JSON_UTF8 = 'application/json; charset=utf-8';
 
 /** Characters a query may hold here; others (`#`, spaces, `[`, …) change how Express reads it. */
 const PLAIN_QUERY = /^[\w.~%+=&-]+$/;

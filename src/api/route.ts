@@ -33,6 +33,8 @@ export interface RouteDeps {
   dashboard: Dashboard;
   /** Answers checks (now, or at a past instant) and counts them by result for /metrics. */
   answerChecks(items: CheckItem[], at: Date | null): Promise<CheckAnswer[]>;
+  /** The same, as POST /v1/check answers them: `{ results }`, written out when answered now. */
+  answerBatch(items: CheckItem[], at: Date | null): Promise<{ results: CheckAnswer[] } | JsonBytes>;
   metrics: Metrics | undefined;
   /** The request id a response carries (the caller's, else a new one); null: responses carry none. */
   requestId: ((req: IncomingMessage) => string) | null;
@@ -62,10 +64,24 @@ export interface JsonResponse {
 // Through a conditional type, so that a handler's `status: 200` stays the literal 200.
 type Status<S> = S extends number ? S : S extends `${infer N extends number}` ? N : never;
 
+/** The Content-Type res.json gives JSON. */
+export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+
+/**
+ * A JSON body written out already, for an answer assembled from precomputed parts: exactly the
+ * UTF-8 of JSON.stringify of a value of the response's schema. Sent as res.json sends JSON.
+ */
+export class JsonBytes {
+  readonly bytes: Buffer;
+  constructor(bytes: Buffer) {
+    this.bytes = bytes;
+  }
+}
+
 /** What a JSON handler returns: a status it declared, and a body of that status's schema. */
 export type Reply<R> = {
   [S in keyof R]: R[S] extends { schema: infer Z extends z.ZodType }
-    ? { status: Status<S>; body: z.output<Z> }
+    ? { status: Status<S>; body: z.output<Z> | JsonBytes }
     : { status: Status<S>; body: string; contentType: string };
 }[keyof R];
 

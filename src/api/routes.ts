@@ -71,9 +71,9 @@ export const ROUTES: readonly Route[] = [
     responses: { 200: { description: 'one result per item, in order', schema: s.batchCheckResultSchema } },
     errors: { 413: 'the body is larger than 256 kB', 503: UNAVAILABLE },
     refused: countRefusedCheck,
-    handler: async ({ body }, { answerChecks }) => ({
+    handler: async ({ body }, { answerBatch }) => ({
       status: 200,
-      body: { results: await answerChecks(body.items, body.at) },
+      body: await answerBatch(body.items, body.at),
     }),
   }),
   json({

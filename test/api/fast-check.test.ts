@@ -290,6 +290,46 @@ describe('GET /v1/check on the fast lane', () => {
     expect(lane.mock.results.some((result) => result.value === true)).toBe(false);
   });
 
+  it('answers a batch now with the bytes of its items’ single answers, in order', async () => {
+    const items = fc.record(
+      {
+        ticker: fc.constantFrom('AAPL', 'aapl', 'BRK/B', 'ÉDF FP', 'NOPE', ' msft '),
+        isin: fc.constantFrom('US0378331005', 'US0378331013', 'US5949181045', 'FR0010242511'),
+        side: fc.constantFrom('buy', 'sell', ' SELL '),
+      },
+      { requiredKeys: [] },
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(items, { minLength: 1, maxLength: 6 }), async (checks) => {
+        const asked = checks.filter((check) => check.ticker !== undefined || check.isin !== undefined);
+        if (asked.length === 0) return;
+        const body = JSON.stringify({ items: asked });
+        const batch = await send(
+          'POST',
+          '/v1/check',
+          {
+            ...HEADERS.read!,
+            'content-type': 'application/json',
+            'content-length': String(Buffer.byteLength(body)),
+          },
+          body,
+        );
+        const singles = [];
+        for (const check of asked) {
+          const query = new URLSearchParams({
+            ...check,
+            ...(check.side ? { side: check.side.trim().toLowerCase() } : {}),
+          });
+          singles.push(JSON.parse((await send('GET', `/v1/check/?${query}`, HEADERS.read!)).body));
+        }
+        expect(batch.status).toBe(200);
+        expect(batch.body).toBe(JSON.stringify({ results: singles }));
+        expect(batch.headers.slice(2, 4)).toEqual(['Content-Type', 'application/json; charset=utf-8']);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
   it('says the list is stale once it is, as the generic route does', async () => {
     p.clock.advance(p.config.staleAfterMinutes * 60_000 + 1_000);
     try {
