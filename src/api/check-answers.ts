@@ -161,5 +161,3 @@ export function createCheckAnswers(deps: {
     },
   };
 }
-
-export type CheckAnswers = ReturnType<typeof createCheckAnswers>;
