@@ -47,8 +47,6 @@ export function createCheckIndex(options: {
   runs: RunStore;
   listChanges: ListChangeFeed;
   pollMs?: number;
-  /** Rows read from the store at a time (the store's default when absent). */
-  pageSize?: number;
   onError?: (message: string) => void;
   /** Each list version loaded after start-up, as soon as checks answer from it. */
   onNewList?: (snapshot: ListSnapshot) => void;
@@ -65,13 +63,10 @@ export function createCheckIndex(options: {
 
   async function load(): Promise<ListSnapshot> {
     const builder = snapshotBuilder();
-    const state = await options.instruments.readActiveList(
-      async (rows) => {
-        builder.add(rows);
-        await yieldToEventLoop();
-      },
-      options.pageSize === undefined ? {} : { pageSize: options.pageSize },
-    );
+    const state = await options.instruments.readActiveList(async (rows) => {
+      builder.add(rows);
+      await yieldToEventLoop();
+    });
     return builder.finish(state, clock, yieldToEventLoop);
   }
 
