@@ -80,6 +80,7 @@ export function mergeSourced(entries: readonly SourcedInstrument[]): MergedList 
   };
   const warnings: ParseWarning[] = [];
   const duplicateWarnings = (members: readonly number[], merged: ParsedInstrument): void => {
+    if (members.length < 2) return;
     const [first, ...others] = members;
     if (first === undefined) return;
     for (const index of others) {
@@ -109,15 +110,26 @@ export function mergeSourced(entries: readonly SourcedInstrument[]): MergedList 
     return { ticker, isin, ...combinedTerms(members.map(instrumentAt)) };
   };
 
+  // Only an ISIN listed under several tickers can leave a ticker that no entry carries, so only
+  // those ISINs are recorded by ticker (a list of 50,000 ISINs would otherwise fill two more maps).
   const isinsByTicker = new Map<string, string[]>();
   const entryTickers = new Set<string>();
   const groupMembers = new Map<string, number[]>();
   for (const [isin, listed] of byIsin) {
     const tickers = tickersOf(listed);
-    for (const ticker of tickers) pushTo(isinsByTicker, ticker, isin);
     if (tickers[0] !== undefined) entryTickers.add(tickers[0]);
-    const members = [...listed, ...tickers.flatMap((ticker) => withoutIsin.get(ticker) ?? [])];
-    groupMembers.set(isin, members);
+    // `listed` is in page order already, which `merge` keeps.
+    let members = listed;
+    for (const ticker of tickers) {
+      const alsoListed = withoutIsin.get(ticker);
+      if (alsoListed === undefined) continue;
+      if (members === listed) members = [...listed];
+      members.push(...alsoListed);
+    }
+    if (tickers.length > 1) {
+      for (const ticker of tickers) pushTo(isinsByTicker, ticker, isin);
+      groupMembers.set(isin, members);
+    }
     const merged = merge(members, tickers[0] ?? null, isin);
     instruments.push(merged);
     duplicateWarnings(members, merged);
