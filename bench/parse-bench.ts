@@ -1,12 +1,14 @@
 /**
- * Parser benchmark: a realistic 50,000-row list page (~13 MB of storage format) parsed once,
- * cold, in a fresh Node process, against htmlparser2's tokenizer alone over the same page.
+ * Parser benchmark: realistic list pages (2,000 rows, ~0.5 MB; 50,000 rows, ~13 MB of storage
+ * format) each parsed once, cold, in a fresh Node process, against htmlparser2's own
+ * `parseDocument` of the same page with the same options: the DOM the parser builds through
+ * cheerio, and nothing else. The tokenizer alone over the page is given as extra information.
  *
  * Each figure comes from its own child process so that neither run's heap or JIT warms the
  * other. Peak RSS is that process's maximum resident set size: Node itself, its TypeScript
  * loader, the page string and the parse.
  *
- *   node bench/parse-bench.ts            prints the figures
+ *   node bench/parse-bench.ts [runs]     prints the figures, `runs` times (default 1)
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -14,15 +16,27 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Tokenizer } from 'htmlparser2';
+import { parseDocument, Tokenizer } from 'htmlparser2';
 import { parseRestrictedList } from '../src/parser/index.ts';
-import { generateListPage } from './generate-page.ts';
+import { STORAGE_PARSER_OPTIONS } from '../src/parser/storage.ts';
+import { generateListPage, ROWS } from './generate-page.ts';
 
-export interface ParseBenchResult {
-  rows: number;
-  bytes: number;
+/** The page sizes measured: a typical list, and the largest the service must handle. */
+export const BENCH_ROWS = [2_000, ROWS] as const;
+
+interface Measured {
   ms: number;
   peakRssMb: number;
+}
+
+export interface ParseBenchResult extends Measured {
+  rows: number;
+  bytes: number;
+  /** Peak RSS before parsing: Node, its TypeScript loader and the page. */
+  rssBeforeParseMb: number;
+  /** htmlparser2's `parseDocument` of the same page with the parser's options, in its own process. */
+  baseline: Measured;
+  /** htmlparser2's tokenizer alone over the same page, for information. */
   baselineTokenizerMs: number;
 }
 
@@ -30,9 +44,7 @@ function peakRssMb(): number {
   return Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10;
 }
 
-function measureParse(
-  pagePath: string,
-): Omit<ParseBenchResult, 'baselineTokenizerMs'> & { rssBeforeParseMb: number } {
+function measureParse(pagePath: string): Omit<ParseBenchResult, 'baseline' | 'baselineTokenizerMs'> {
   const storage = readFileSync(pagePath, 'utf8');
   const rssBeforeParseMb = peakRssMb();
   const start = performance.now();
@@ -46,6 +58,15 @@ function measureParse(
     peakRssMb: peakRssMb(),
     rssBeforeParseMb,
   };
+}
+
+function measureParseDocument(pagePath: string): Measured {
+  const storage = readFileSync(pagePath, 'utf8');
+  const start = performance.now();
+  const document = parseDocument(storage, STORAGE_PARSER_OPTIONS);
+  const ms = performance.now() - start;
+  if (document.children.length === 0) throw new Error('bench page parsed to nothing');
+  return { ms: Math.round(ms), peakRssMb: peakRssMb() };
 }
 
 function measureTokenizer(pagePath: string): { ms: number } {
@@ -88,32 +109,49 @@ function inChild<T>(mode: string, pagePath: string): T {
 }
 
 /**
- * The page is generated once, here, and read from a temporary file by each measuring process:
+ * Each page is generated once, here, and read from a temporary file by each measuring process:
  * building 13 MB of strings would otherwise inflate the parse's peak memory.
  */
-export async function benchParse(): Promise<ParseBenchResult & { rssBeforeParseMb: number }> {
+export async function benchParse(): Promise<ParseBenchResult[]> {
   const directory = await mkdtemp(join(tmpdir(), 'parse-bench-'));
   try {
-    const pagePath = join(directory, 'page.xhtml');
-    await writeFile(pagePath, generateListPage());
-    const parse = inChild<ReturnType<typeof measureParse>>('--measure-parse', pagePath);
-    const tokenizer = inChild<ReturnType<typeof measureTokenizer>>('--measure-tokenizer', pagePath);
-    return { ...parse, baselineTokenizerMs: tokenizer.ms };
+    const results: ParseBenchResult[] = [];
+    for (const rows of BENCH_ROWS) {
+      const pagePath = join(directory, `page-${rows}.xhtml`);
+      await writeFile(pagePath, generateListPage(rows));
+      const parse = inChild<ReturnType<typeof measureParse>>('--measure-parse', pagePath);
+      const baseline = inChild<Measured>('--measure-parse-document', pagePath);
+      const tokenizer = inChild<{ ms: number }>('--measure-tokenizer', pagePath);
+      results.push({ ...parse, baseline, baselineTokenizerMs: tokenizer.ms });
+    }
+    return results;
   } finally {
     await rm(directory, { recursive: true, force: true });
   }
 }
 
+/** The parse time as a multiple of the baseline's, `1.23×`. */
+function ratioToBaseline(result: ParseBenchResult): string {
+  return `${(result.ms / result.baseline.ms).toFixed(2)}×`;
+}
+
 if (process.argv[1] === SELF) {
-  const [mode, pagePath = ''] = process.argv.slice(2);
-  if (mode === '--measure-parse') process.stdout.write(JSON.stringify(measureParse(pagePath)));
-  else if (mode === '--measure-tokenizer') process.stdout.write(JSON.stringify(measureTokenizer(pagePath)));
+  const [mode, argument = ''] = process.argv.slice(2);
+  if (mode === '--measure-parse') process.stdout.write(JSON.stringify(measureParse(argument)));
+  else if (mode === '--measure-parse-document')
+    process.stdout.write(JSON.stringify(measureParseDocument(argument)));
+  else if (mode === '--measure-tokenizer') process.stdout.write(JSON.stringify(measureTokenizer(argument)));
   else {
-    const result = await benchParse();
-    console.log(
-      `parse: ${result.rows} rows, ${(result.bytes / 1e6).toFixed(1)} MB in ${result.ms} ms, peak RSS ${result.peakRssMb} MB ` +
-        `(${result.rssBeforeParseMb} MB before parsing: Node, its TypeScript loader and the page); ` +
-        `htmlparser2 tokenizer alone over the same page: ${result.baselineTokenizerMs} ms`,
-    );
+    const runs = Number.parseInt(mode ?? '1', 10) || 1;
+    for (let run = 1; run <= runs; run++) {
+      for (const result of await benchParse()) {
+        console.log(
+          `run ${run}: ${result.rows} rows, ${(result.bytes / 1e6).toFixed(1)} MB in ${result.ms} ms, peak RSS ${result.peakRssMb} MB ` +
+            `(${result.rssBeforeParseMb} MB before parsing); htmlparser2 parseDocument: ${result.baseline.ms} ms, ` +
+            `peak RSS ${result.baseline.peakRssMb} MB; parse = ${ratioToBaseline(result)} parseDocument; ` +
+            `tokenizer alone: ${result.baselineTokenizerMs} ms`,
+        );
+      }
+    }
   }
 }
