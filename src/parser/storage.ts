@@ -2,14 +2,15 @@
  * Reading Confluence storage format: building the DOM, finding the tables (rule 1) and turning
  * a cell into the text Confluence shows (rule 4).
  *
- * The DOM is built once, in full, by `cheerio.load` in its htmlparser2 mode (`loadStorage`);
- * cheerio's selection API finds the tables of an html macro's body. Everything that runs over
- * the whole page, per row or per cell walks the domhandler nodes directly instead: on a
- * 50,000-row page a single selection over the DOM costs a third of the parse, and wrapping
- * every cell in a cheerio object more than the parse itself. So one walk finds the page's
- * tables and hands each row over as it leaves it (`findTables`), and a cell's text is read
- * from its nodes (`cellLines`). Every walk is iterative, so no nesting depth can overflow the
- * stack.
+ * The DOM is built once, in full, by `cheerio.load` in its htmlparser2 mode (`loadStorage`).
+ * It is then read by walking the domhandler nodes directly, not through cheerio's selection
+ * API: all the reading may cost 0.6 of the parse (bench/parse-bench.ts), and on a 50,000-row
+ * page one selection over the DOM costs a fifth to a third of the parse, and wrapping each
+ * cell in a cheerio object to read its text 0.4; cheerio's traversal also takes time in the
+ * square of the nesting depth, which a pasted page can make arbitrarily deep. So one walk
+ * finds the page's tables and hands each row over as it leaves it (`findTables`), and a
+ * cell's text is read from its nodes (`cellLines`). Every walk is iterative, so no nesting
+ * depth can overflow the stack.
  */
 import type { AnyNode, Document, Element, ParentNode } from 'domhandler';
 // cheerio's htmlparser2-only build: the same `load`, without parse5 and the fetch client that
@@ -116,8 +117,8 @@ const ROW_END = Symbol('row end');
  * in the order the end tags come in (a row written inside another row's cell comes first),
  * just after the walk has been through it, while its nodes are still in the CPU's cache.
  *
- * One walk does both, by hand rather than as a cheerio selection (see the module comment):
- * reading the rows in a second pass would fetch every cell from memory again.
+ * One walk does both: reading the rows in a second pass would fetch every cell from memory
+ * again.
  */
 export function findTables($: CheerioAPI, readRow: (table: Element, row: Element) => void): PageTable[] {
   const tables: PageTable[] = [];
@@ -161,11 +162,23 @@ function nearestTable(row: Element): Element | null {
   return null;
 }
 
-/** The tables written as raw HTML in an html macro's body, in order. */
+/**
+ * The tables written as raw HTML in an html macro's body, in order. A walk rather than
+ * `$('table')`: the body is whatever its author pasted, and nested 40,000 deep, a selection
+ * would add seconds (see the module comment).
+ */
 function tablesInHtmlMacro(macro: Element): Element[] {
   const body = elementChildren(macro).find((child) => child.name === 'ac:plain-text-body');
   if (body === undefined) return [];
-  return loadStorage(rawText(body))('table').toArray();
+  const tables: Element[] = [];
+  const stack: AnyNode[] = [loadStorage(rawText(body)).root()[0] as Document];
+  while (stack.length > 0) {
+    const node = stack.pop() as AnyNode;
+    if (isElement(node) && node.name === 'table') tables.push(node);
+    if (isParent(node))
+      for (let i = node.children.length - 1; i >= 0; i--) stack.push(node.children[i] as AnyNode);
+  }
+  return tables;
 }
 
 const STRUCK_ELEMENTS = new Set(['s', 'del', 'strike']);

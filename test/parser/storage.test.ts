@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { AnyNode, Element } from 'domhandler';
 import { parseDocument } from 'htmlparser2';
 import { describe, expect, it } from 'vitest';
+import { parseRestrictedList } from '../../src/parser/index.ts';
 import { loadStorage, STORAGE_PARSER_OPTIONS } from '../../src/parser/storage.ts';
 
 /** A node as plain data: what the parser can see of it. */
@@ -98,5 +99,18 @@ describe('the storage-format DOM', () => {
     expect(macro?.name).toBe('ac:structured-macro');
     expect(macro?.attribs).toEqual({ 'ac:name': 'Info' });
     expect($('ri\\:page').attr('ri:content-title')).toBe('Falcon');
+  });
+});
+
+describe('an html macro body nested deeper than any recursive walk survives', () => {
+  it('still has its table found and named in the warning', () => {
+    const body = `<table><tr><td>${'<div>'.repeat(12_000)}Deep</td></tr></table>`;
+    const html = `<ac:structured-macro ac:name="html"><ac:plain-text-body><![CDATA[${body}]]></ac:plain-text-body></ac:structured-macro>`;
+    const list = '<table><tr><th>Ticker</th></tr><tr><td>MSFT</td></tr></table>';
+    const result = parseRestrictedList({ pageId: 'p', storage: list + html });
+    expect(result).toMatchObject({
+      ok: true,
+      warnings: [{ code: 'html_macro_table', table: 2, raw: 'Deep' }],
+    });
   });
 });
