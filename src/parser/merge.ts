@@ -116,6 +116,13 @@ export function mergeSourced(entries: readonly SourcedInstrument[]): MergedList 
   const entryTickers = new Set<string>();
   const groupMembers = new Map<string, number[]>();
   for (const [isin, listed] of byIsin) {
+    const once = listed.length === 1 ? instrumentAt(listed[0] as number) : null;
+    if (once !== null && (once.ticker === null || !withoutIsin.has(once.ticker))) {
+      // Listed once, and no entry without ISIN shares its ticker: what most entries are.
+      if (once.ticker !== null) entryTickers.add(once.ticker);
+      instruments.push(merge(listed, once.ticker, isin));
+      continue;
+    }
     const tickers = tickersOf(listed);
     if (tickers[0] !== undefined) entryTickers.add(tickers[0]);
     // `listed` is in page order already, which `merge` keeps.
@@ -168,6 +175,31 @@ export function mergeSourced(entries: readonly SourcedInstrument[]): MergedList 
     }
   }
 
-  instruments.sort(compareInstruments);
+  sortInstruments(instruments);
   return { instruments, warnings };
+}
+
+/**
+ * Sorts by `compareInstruments`. Sorting is most of the merge of a large list, so the entries
+ * are first put in buckets by their ticker's first two characters, which order them exactly as
+ * `compareInstruments` does, and each bucket is sorted on its own: far fewer comparisons, each
+ * within a small set. Stable, like `Array.prototype.sort`.
+ */
+function sortInstruments(instruments: ParsedInstrument[]): void {
+  const buckets = new Map<number, ParsedInstrument[]>();
+  for (const instrument of instruments) pushTo(buckets, tickerBucket(instrument.ticker), instrument);
+  let next = 0;
+  for (const bucket of [...buckets.keys()].sort((a, b) => a - b)) {
+    for (const instrument of (buckets.get(bucket) as ParsedInstrument[]).sort(compareInstruments))
+      instruments[next++] = instrument;
+  }
+}
+
+/** A number ordering tickers as `<` does by their first two UTF-16 code units; no ticker last. */
+function tickerBucket(ticker: string | null): number {
+  if (ticker === null) return Number.POSITIVE_INFINITY;
+  // A missing character (0) orders before any other (1 and up): `A` before `AA`.
+  const first = ticker.length > 0 ? ticker.charCodeAt(0) + 1 : 0;
+  const second = ticker.length > 1 ? ticker.charCodeAt(1) + 1 : 0;
+  return first * 65537 + second;
 }
