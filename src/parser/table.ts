@@ -210,13 +210,14 @@ export class TableReader {
   private layOut(input: RowInput): LaidOutRow {
     const index = this.rowCount++;
     const slots: (Slot | undefined)[] = [];
-    this.carried.forEach((carried, column) => {
+    for (let column = 0; column < this.carried.length; column++) {
+      const carried = this.carried[column];
       const covers =
         carried !== undefined &&
         (carried.until === null ? carried.group === input.group : index < carried.until);
       if (covers) slots[column] = carried;
       else this.carried[column] = undefined;
-    });
+    }
     let column = 0;
     for (const cell of input.cells) {
       while (slots[column] !== undefined) column++;
@@ -373,13 +374,13 @@ function mapColumns(names: readonly string[]): ColumnMap {
  * non-empty positions names the same column as the header does there.
  */
 function repeatsHeader(row: LaidOutRow, header: Header): boolean {
-  if (!header.identifierColumns.some((c) => isIdentifierColumn(row.slots[c]?.cell.text ?? ''))) return false;
-  return row.slots.every(
-    (slot, c) =>
-      slot === undefined ||
-      slot.cell.text === '' ||
-      normaliseColumnName(slot.cell.text) === header.normalisedNames[c],
-  );
+  // Positions first: a data row fails at its first non-empty cell. Once every position names the
+  // header's column, a non-empty identifier position names an identifier column.
+  for (let c = 0; c < row.slots.length; c++) {
+    const text = row.slots[c]?.cell.text ?? '';
+    if (text !== '' && normaliseColumnName(text) !== header.normalisedNames[c]) return false;
+  }
+  return header.identifierColumns.some((c) => (row.slots[c]?.cell.text ?? '') !== '');
 }
 
 interface RowProblem {
