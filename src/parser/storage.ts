@@ -125,33 +125,52 @@ export function findTables($: CheerioAPI, readRow: (table: Element, row: Element
   const inPageContent = new Set<Element>();
   const stack: (AnyNode | typeof ROW_END)[] = [];
   const rowsOpen: Element[] = [];
+  const readRowOf = (row: Element): void => {
+    const table = nearestTable(row);
+    if (table !== null && inPageContent.has(table)) readRow(table, row);
+  };
   const root = $.root()[0] as Document;
   for (let i = root.children.length - 1; i >= 0; i--) stack.push(root.children[i] as AnyNode);
   while (stack.length > 0) {
     const node = stack.pop() as AnyNode | typeof ROW_END;
     if (node === ROW_END) {
-      const row = rowsOpen.pop() as Element;
-      const table = nearestTable(row);
-      if (table !== null && inPageContent.has(table)) readRow(table, row);
+      readRowOf(rowsOpen.pop() as Element);
       continue;
     }
     if (node.type !== 'tag') continue;
     const name = node.name;
     if (name === 'tr') {
-      rowsOpen.push(node);
+      // A cell of nothing but text holds no table and no row: only the other children are
+      // walked, and a row with none is read at once (nothing of it can end later).
       stack.push(ROW_END);
-    } else if (name === 'table') {
+      const size = stack.length;
+      for (let i = node.children.length - 1; i >= 0; i--) {
+        const child = node.children[i] as AnyNode;
+        if (!isTextCell(child)) stack.push(child);
+      }
+      if (stack.length > size) {
+        rowsOpen.push(node);
+      } else {
+        stack.pop();
+        readRowOf(node);
+      }
+      continue;
+    }
+    if (name === 'table') {
       const placement = placementOf(node);
       if (placement !== 'code') tables.push({ element: node, inHtmlMacro: placement === 'html' });
       if (placement === 'page') inPageContent.add(node);
     } else if (isHtmlMacro(node)) {
       for (const table of tablesInHtmlMacro(node)) tables.push({ element: table, inHtmlMacro: true });
     }
-    // A cell of nothing but text holds no table and no row.
-    if ((name === 'td' || name === 'th') && soleText(node) !== null) continue;
+    if (isTextCell(node)) continue;
     for (let i = node.children.length - 1; i >= 0; i--) stack.push(node.children[i] as AnyNode);
   }
   return tables;
+}
+
+function isTextCell(node: AnyNode): boolean {
+  return node.type === 'tag' && (node.name === 'td' || node.name === 'th') && soleText(node) !== null;
 }
 
 /** The table a row belongs to: the nearest enclosing one (rows of a nested table are its own). */
