@@ -113,18 +113,19 @@ export function mergeSourced(entries: readonly SourcedInstrument[]): MergedList 
   // Only an ISIN listed under several tickers can leave a ticker that no entry carries, so only
   // those ISINs are recorded by ticker (a list of 50,000 ISINs would otherwise fill two more maps).
   const isinsByTicker = new Map<string, string[]>();
-  const entryTickers = new Set<string>();
+  /** The ticker each ISIN's entry carries; only looked up when some ticker might be carried by none. */
+  const entryTickers: string[] = [];
   const groupMembers = new Map<string, number[]>();
   for (const [isin, listed] of byIsin) {
     const once = listed.length === 1 ? instrumentAt(listed[0] as number) : null;
     if (once !== null && (once.ticker === null || !withoutIsin.has(once.ticker))) {
       // Listed once, and no entry without ISIN shares its ticker: what most entries are.
-      if (once.ticker !== null) entryTickers.add(once.ticker);
+      if (once.ticker !== null) entryTickers.push(once.ticker);
       instruments.push(merge(listed, once.ticker, isin));
       continue;
     }
     const tickers = tickersOf(listed);
-    if (tickers[0] !== undefined) entryTickers.add(tickers[0]);
+    if (tickers[0] !== undefined) entryTickers.push(tickers[0]);
     // `listed` is in page order already, which `merge` keeps.
     let members = listed;
     for (const ticker of tickers) {
@@ -143,8 +144,9 @@ export function mergeSourced(entries: readonly SourcedInstrument[]): MergedList 
   }
 
   // Tickers not yet carried by an entry: those listed without ISIN, and an ISIN's second tickers.
+  const carried = withoutIsin.size > 0 || isinsByTicker.size > 0 ? new Set(entryTickers) : null;
   for (const ticker of new Set([...withoutIsin.keys(), ...isinsByTicker.keys()])) {
-    if (entryTickers.has(ticker)) continue;
+    if (carried?.has(ticker) === true) continue;
     const sharing = isinsByTicker.get(ticker) ?? [];
     const members = [
       ...new Set([
