@@ -297,7 +297,7 @@ function soleText(cell: Element): string | null {
   return node.type === 'text' ? node.data : null;
 }
 
-function hasAttributes(element: Element): boolean {
+export function hasAttributes(element: Element): boolean {
   for (const _name in element.attribs) return true;
   return false;
 }

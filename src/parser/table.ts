@@ -18,7 +18,7 @@ import {
   parseDate,
   restrictionTypeFor,
 } from './normalise.ts';
-import { cellLines } from './storage.ts';
+import { cellLines, hasAttributes } from './storage.ts';
 import type { ParsedInstrument, ParseWarning, RestrictionType } from './types.ts';
 import type { SourcedInstrument, WarningCode } from './warnings.ts';
 
@@ -59,10 +59,12 @@ const NO_LINES: readonly string[] = Object.freeze([]);
 /** Rule 4 for one `<td>`/`<th>`; `struck` when the whole row is struck through. */
 export function readCell(element: Element, struck: boolean): Cell {
   const lines = struck ? NO_LINES : cellLines(element, normaliseText);
+  // Most cells have no attributes at all, so no spans to look up.
+  const spanned = hasAttributes(element);
   return {
     isHeader: element.name === 'th',
-    colspan: spanAttribute(element, 'colspan', false),
-    rowspan: spanAttribute(element, 'rowspan', true),
+    colspan: spanned ? spanAttribute(element, 'colspan', false) : 1,
+    rowspan: spanned ? spanAttribute(element, 'rowspan', true) : 1,
     lines,
     text: lines.length === 1 ? (lines[0] as string) : lines.join(' '),
   };
