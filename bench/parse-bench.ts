@@ -6,7 +6,8 @@
  *
  * Each figure comes from its own child process so that neither run's heap or JIT warms the
  * other. Peak RSS is that process's maximum resident set size: Node itself, its TypeScript
- * loader, the page string and the parse.
+ * loader, the page string and the parse. Times are wall-clock; the main thread's CPU time is
+ * given too, as it moves far less than wall-clock time when other work shares the machine.
  *
  *   node bench/parse-bench.ts [runs]     prints the figures, `runs` times (default 1)
  */
@@ -26,6 +27,8 @@ export const BENCH_ROWS = [2_000, ROWS] as const;
 
 interface Measured {
   ms: number;
+  /** The main thread's CPU time for the same span; `null` where Node cannot tell (before 23.9). */
+  cpuMs: number | null;
   peakRssMb: number;
 }
 
@@ -44,17 +47,27 @@ function peakRssMb(): number {
   return Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10;
 }
 
+/** Times `run` in wall-clock and main-thread CPU milliseconds. */
+function timed<T>(run: () => T): { value: T; ms: number; cpuMs: number | null } {
+  const threadCpu = 'threadCpuUsage' in process ? () => process.threadCpuUsage() : null;
+  const cpuStart = threadCpu?.();
+  const start = performance.now();
+  const value = run();
+  const ms = Math.round(performance.now() - start);
+  const cpu = cpuStart === undefined ? undefined : process.threadCpuUsage(cpuStart);
+  return { value, ms, cpuMs: cpu === undefined ? null : Math.round((cpu.user + cpu.system) / 1000) };
+}
+
 function measureParse(pagePath: string): Omit<ParseBenchResult, 'baseline' | 'baselineTokenizerMs'> {
   const storage = readFileSync(pagePath, 'utf8');
   const rssBeforeParseMb = peakRssMb();
-  const start = performance.now();
-  const result = parseRestrictedList({ pageId: 'bench', storage });
-  const ms = performance.now() - start;
+  const { value: result, ms, cpuMs } = timed(() => parseRestrictedList({ pageId: 'bench', storage }));
   if (!result.ok) throw new Error(`bench page did not parse: ${result.error.message}`);
   return {
     rows: result.instruments.length,
     bytes: Buffer.byteLength(storage),
-    ms: Math.round(ms),
+    ms,
+    cpuMs,
     peakRssMb: peakRssMb(),
     rssBeforeParseMb,
   };
@@ -62,11 +75,9 @@ function measureParse(pagePath: string): Omit<ParseBenchResult, 'baseline' | 'ba
 
 function measureParseDocument(pagePath: string): Measured {
   const storage = readFileSync(pagePath, 'utf8');
-  const start = performance.now();
-  const document = parseDocument(storage, STORAGE_PARSER_OPTIONS);
-  const ms = performance.now() - start;
+  const { value: document, ms, cpuMs } = timed(() => parseDocument(storage, STORAGE_PARSER_OPTIONS));
   if (document.children.length === 0) throw new Error('bench page parsed to nothing');
-  return { ms: Math.round(ms), peakRssMb: peakRssMb() };
+  return { ms, cpuMs, peakRssMb: peakRssMb() };
 }
 
 function measureTokenizer(pagePath: string): { ms: number } {
@@ -130,9 +141,17 @@ export async function benchParse(): Promise<ParseBenchResult[]> {
   }
 }
 
-/** The parse time as a multiple of the baseline's, `1.23×`. */
-function ratioToBaseline(result: ParseBenchResult): string {
-  return `${(result.ms / result.baseline.ms).toFixed(2)}×`;
+/** `value` as a multiple of `baseline`, `1.23×`. */
+function ratio(value: number, baseline: number): string {
+  return `${(value / baseline).toFixed(2)}×`;
+}
+
+/** The main thread's CPU times of the parse and the baseline, and their ratio, if known. */
+export function cpuFigures(result: ParseBenchResult): string {
+  const { cpuMs } = result;
+  const baseline = result.baseline.cpuMs;
+  if (cpuMs === null || baseline === null) return 'main-thread CPU time not available';
+  return `main-thread CPU ${cpuMs} ms vs ${baseline} ms, ${ratio(cpuMs, baseline)}`;
 }
 
 if (process.argv[1] === SELF) {
@@ -148,8 +167,8 @@ if (process.argv[1] === SELF) {
         console.log(
           `run ${run}: ${result.rows} rows, ${(result.bytes / 1e6).toFixed(1)} MB in ${result.ms} ms, peak RSS ${result.peakRssMb} MB ` +
             `(${result.rssBeforeParseMb} MB before parsing); htmlparser2 parseDocument: ${result.baseline.ms} ms, ` +
-            `peak RSS ${result.baseline.peakRssMb} MB; parse = ${ratioToBaseline(result)} parseDocument; ` +
-            `tokenizer alone: ${result.baselineTokenizerMs} ms`,
+            `peak RSS ${result.baseline.peakRssMb} MB; parse = ${ratio(result.ms, result.baseline.ms)} parseDocument ` +
+            `(${cpuFigures(result)}); tokenizer alone: ${result.baselineTokenizerMs} ms`,
         );
       }
     }
