@@ -1,35 +1,22 @@
 /**
- * One page: every table read while the storage format is parsed (rule 1), tables numbered in
- * the order they appear, list tables' instruments merged (rule 11), no list table an error
- * (rule 12).
+ * One page: every table read (rule 1), tables numbered in the order they appear, list tables'
+ * instruments merged (rule 11), no list table an error (rule 12).
  */
 import type { Element } from 'domhandler';
 import { mergeSourced } from './merge.ts';
-import {
-  detach,
-  elementChildren,
-  enclosingTable,
-  isHtmlMacro,
-  isStruckThrough,
-  parseStorage,
-  placementOf,
-  tablesInHtmlMacro,
-} from './storage.ts';
-import { readCell, TableReader, type RowInput, type TableReading } from './table.ts';
+import { elementChildren, findTables, isStruckThrough, loadStorage } from './storage.ts';
+import { readCell, TableReader, type Cell, type RowInput, type TableReading } from './table.ts';
 import type { PageSource, ParseResult, ParseWarning } from './types.ts';
 import { warning, type SourcedInstrument } from './warnings.ts';
 
 const RAW_PREVIEW_LENGTH = 200;
 const ROW_GROUPS = new Set(['thead', 'tbody', 'tfoot']);
 
-/** A table of the page, placed by where it starts in the storage text. */
+/** A table of the page, already read. */
 interface FoundTable {
   element: Element;
   /** Written as raw HTML inside an html macro: reported, never read (rule 2). */
   inHtmlMacro: boolean;
-  start: number;
-  /** Order among tables sharing `start` (the tables of one html macro). */
-  within: number;
   /** The table's reading, once its number on the page is known. */
   result: (table: number) => TableReading;
 }
@@ -90,74 +77,31 @@ function htmlMacroTable(page: string, table: Element): (number: number) => Table
 
 type RowObserver = (table: Element, row: RowInput) => void;
 
-/**
- * Rule 1: every table of the page in page order, each already read. Rows are read as their end
- * tag is parsed and then dropped, so the DOM of a large table never exists in full.
- */
+/** Rule 1: every table of the page in page order, each already read. */
 function scanTables(storage: string, pageId: string, observeRow?: RowObserver): FoundTable[] {
   const readers = new Map<Element, TableReader>();
-  const tables: FoundTable[] = [];
-  const readerFor = (table: Element): TableReader => {
+  const readRow = (table: Element, element: Element): void => {
+    const struck = isRowStruck(element, table);
+    const cells: Cell[] = [];
+    for (const child of element.children)
+      if (child.type === 'tag' && (child.name === 'td' || child.name === 'th'))
+        cells.push(readCell(child, struck));
+    const parent = element.parent as Element | null;
+    const group = parent !== null && ROW_GROUPS.has(parent.name) ? parent : table;
+    const row: RowInput = { cells, inThead: group.name === 'thead', group };
+    observeRow?.(table, row);
     let reader = readers.get(table);
     if (reader === undefined) {
       reader = new TableReader(pageId);
       readers.set(table, reader);
     }
-    return reader;
+    reader.addRow(row);
   };
-
-  const elementClosed = (element: Element): void => {
-    if (element.name === 'tr') {
-      const table = enclosingTable(element);
-      if (table !== null && placementOf(table) === 'page') {
-        const struck = isRowStruck(element, table);
-        const cells = elementChildren(element)
-          .filter((cell) => cell.name === 'td' || cell.name === 'th')
-          .map((cell) => readCell(cell, struck));
-        const parent = element.parent as Element | null;
-        const group = parent !== null && ROW_GROUPS.has(parent.name) ? parent : table;
-        const row: RowInput = { cells, inThead: group.name === 'thead', group };
-        observeRow?.(table, row);
-        readerFor(table).addRow(row);
-      }
-      detach(element);
-    } else if (element.name === 'table') {
-      const placement = placementOf(element);
-      const start = element.startIndex ?? 0;
-      if (placement === 'html') {
-        tables.push({
-          element,
-          inHtmlMacro: true,
-          start,
-          within: 0,
-          result: htmlMacroTable(pageId, element),
-        });
-      } else if (placement === 'page') {
-        const reader = readerFor(element);
-        readers.delete(element);
-        tables.push({
-          element,
-          inHtmlMacro: false,
-          start,
-          within: 0,
-          result: (number) => reader.finish(number),
-        });
-      }
-    } else if (isHtmlMacro(element)) {
-      tablesInHtmlMacro(element).forEach((table, index) => {
-        const start = element.startIndex ?? 0;
-        tables.push({
-          element: table,
-          inHtmlMacro: true,
-          start,
-          within: index,
-          result: htmlMacroTable(pageId, table),
-        });
-      });
-    }
-  };
-  parseStorage(storage, elementClosed);
-  return tables.sort((a, b) => a.start - b.start || a.within - b.within);
+  return findTables(loadStorage(storage), readRow).map(({ element, inHtmlMacro }) => {
+    if (inHtmlMacro) return { element, inHtmlMacro, result: htmlMacroTable(pageId, element) };
+    const reader = readers.get(element) ?? new TableReader(pageId);
+    return { element, inHtmlMacro, result: (number: number) => reader.finish(number) };
+  });
 }
 
 export function readPage(page: PageSource): ParseResult {

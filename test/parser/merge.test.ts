@@ -1,6 +1,6 @@
 /** Rule 11 (the same instrument listed twice) and the output order, within a page and across pages. */
 import { describe, expect, it } from 'vitest';
-import { mergeInstrumentLists } from '../../src/parser/index.ts';
+import { compareInstruments, mergeInstrumentLists } from '../../src/parser/index.ts';
 import { APPLE, BAE, codes, instrument, MICROSOFT, NESTLE, parseTable, SAP } from './helpers.ts';
 
 describe('rule 11: the same instrument listed twice', () => {
@@ -162,5 +162,18 @@ describe('output order', () => {
       [null, NESTLE],
       [null, BAE],
     ]);
+  });
+
+  it('is the order of compareInstruments also for tickers that differ past their first characters', () => {
+    // Prefixes, code units above the Latin ones and surrogate halves, each with several ISINs.
+    const pieces = ['', 'A', 'B', 'a', ' ', 'Ä', '\ud83d\ude00', '\uffff'];
+    const tickers = pieces.flatMap((first) => pieces.map((second) => first + second)).filter(Boolean);
+    const listed = [...tickers, null].flatMap((ticker, index) =>
+      [APPLE, MICROSOFT, null].map((isin) => instrument({ ticker, isin, reason: String(index) })),
+    );
+    const { instruments } = mergeInstrumentLists([listed.reverse()]);
+    expect(instruments).toEqual([...instruments].sort(compareInstruments));
+    expect(instruments[0]?.ticker).toBe(' ');
+    expect(instruments.at(-1)?.ticker).toBeNull();
   });
 });
