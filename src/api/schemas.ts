@@ -187,20 +187,16 @@ export const readinessSchema = z.object({
 });
 
 // What the API answers, as its clients (the CLI, the dashboard) and the views that build it see it.
-export type ErrorAnswer = z.infer<typeof errorSchema>;
 export type CheckMatch = z.infer<typeof matchSchema>;
 export type CheckAnswer = z.infer<typeof checkResultSchema>;
-export type BatchCheckAnswer = z.infer<typeof batchCheckResultSchema>;
 export type ListedInstrument = z.infer<typeof instrumentSchema>;
 export type ListAnswer = z.infer<typeof listSchema>;
 export type ListChange = z.infer<typeof changeSchema>;
-export type ChangesAnswer = z.infer<typeof changesSchema>;
 export type RunAnswer = z.infer<typeof runSchema>;
 export type RunsAnswer = z.infer<typeof runsSchema>;
 export type StatusAnswer = z.infer<typeof statusSchema>;
 export type TriggerAnswer = z.infer<typeof triggeredSchema>;
 export type DecisionAnswer = z.infer<typeof decisionSchema>;
-export type HealthAnswer = z.infer<typeof healthSchema>;
 export type ReadinessAnswer = z.infer<typeof readinessSchema>;
 
 // Requests.

@@ -11,9 +11,9 @@ import {
   normaliseTicker,
   parseDate,
   parseRestrictedList,
-  RESTRICTION_TYPES,
 } from '../../src/parser/index.ts';
 import type { PageSource, ParseResult } from '../../src/parser/index.ts';
+import { RESTRICTION_TYPES } from '../../src/domain/index.ts';
 
 /** Text made of the characters the normalisers treat specially, mixed with any Unicode. */
 const awkwardText = fc
