@@ -139,10 +139,11 @@ export const statusSchema = z.object({
       attempt: z
         .number()
         .int()
-        .nullable()
+        .optional()
         .meta({ description: 'while a step is retried: the attempt Temporal runs next' }),
       next_retry_at: instant
         .nullable()
+        .optional()
         .meta({ description: 'while a step is retried: when its next attempt starts' }),
     })
     .nullable()

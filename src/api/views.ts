@@ -253,8 +253,6 @@ export function createViews(deps: ViewDeps) {
             ? {
                 code: latest?.error_code ?? null,
                 message: latest?.error ?? null,
-                attempt: null,
-                next_retry_at: null,
               }
             : retrying !== null
               ? {

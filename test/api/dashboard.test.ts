@@ -460,8 +460,6 @@ describe('dashboard banners', () => {
         last_error: {
           code: 'ConfluenceAuthError',
           message: 'the API token was refused',
-          attempt: null,
-          next_retry_at: null,
         },
       }),
     );
