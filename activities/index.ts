@@ -141,11 +141,12 @@ export function createActivities(deps: ActivityDeps) {
     /** Parses every fetched page and merges them into one list. A page with no list table fails the run. */
     async parsePages(input: RunRef): Promise<ParseStepResult> {
       const result = readList(await claimChecks.loadPages(input.runId));
-      await runs.saveWarnings(input.runId, result.warnings);
+      await runs.saveParseOutcome(input.runId, { warnings: result.warnings, checksums: result.checksums });
       if (!result.ok) throw finalFailure(result.code, result.message);
       const artifact: ParsedArtifact = { instruments: result.instruments, warnings: result.warnings };
       await claimChecks.saveArtifact(input.runId, 'parsed', artifact);
-      const summary = `Parsed ${artifact.instruments.length} instruments, ${result.warnings.length} warnings`;
+      const checks = result.checksums.map((c) => `page ${c.pageId} lists ${c.expected} as it says`);
+      const summary = `Parsed ${artifact.instruments.length} instruments, ${result.warnings.length} warnings${checks.length > 0 ? `; ${checks.join(', ')}` : ''}`;
       return { instrumentCount: artifact.instruments.length, warningCount: result.warnings.length, summary };
     },
 

@@ -44,6 +44,35 @@ describe('cli parse', () => {
        <tr><td><p>AAPL US Equity</p></td><td><p>US0378331006</p></td><td><p>MNPI</p></td><td><p></p></td></tr></tbody></table>`,
     );
     await writeFile(join(dir, 'prose.xhtml'), '<p>No table here.</p>');
+    const counted = (count: number) =>
+      `<p>Instrument count: ${count}</p><table><tbody><tr><th><p>Ticker</p></th></tr><tr><td><p>AAPL</p></td></tr><tr><td><p>MSFT; NVDA</p></td></tr></tbody></table>`;
+    await writeFile(join(dir, 'holds.xhtml'), counted(3));
+    await writeFile(join(dir, 'fails.xhtml'), counted(4));
+  });
+
+  it('says whether the page checksum holds, so Compliance can check a page before publishing it', async () => {
+    const holds = await cli('parse', join(dir, 'holds.xhtml'));
+    expect(holds.code).toBe(0);
+    expect(holds.stdout.trim().split('\n').at(-1)).toBe(
+      'checksum: holds: the page says 3 ("Instrument count: 3" in a paragraph) and 3 instruments were read',
+    );
+    const fails = await cli('parse', join(dir, 'fails.xhtml'));
+    expect(fails.code).toBe(2);
+    expect(fails.stdout.trim().split('\n').at(-1)).toBe(
+      'checksum: DOES NOT HOLD: the page says 4 ("Instrument count: 4" in a paragraph) but 3 instruments were read; a sync would fail (ChecksumMismatch) and apply nothing',
+    );
+    const json = await cli('parse', join(dir, 'fails.xhtml'), '--json');
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stdout).checksum).toEqual({
+      expected: 4,
+      found: 3,
+      holds: false,
+      text: 'Instrument count: 4',
+      where: 'a paragraph',
+    });
+    const none = await cli('parse', join(dir, 'list.xhtml'));
+    expect(none.stdout).toContain('checksum: none (write "Instrument count: N" on the page');
+    expect(JSON.parse((await cli('parse', join(dir, 'list.xhtml'), '--json')).stdout).checksum).toBeNull();
   });
 
   it('prints the instruments, sorted, with contract fields and warnings, as JSON', async () => {
@@ -148,6 +177,33 @@ describe('cli preview', () => {
       `get versions of pages 600001: Confluence rejected the credentials for user ${fake.username} (401): check CONFLUENCE_USERNAME and CONFLUENCE_API_TOKEN, and that the user can read the page`,
     ]);
     expect(stderr).not.toContain('a-wrong-token-1234');
+  });
+
+  it('shows the list with why a sync would refuse it when the page checksum does not hold', async () => {
+    const storage = fake.page('600001')!.storage;
+    fake.putPage({
+      id: '600001',
+      title: 'Restricted Instruments',
+      storage: `<p>Expected count = 5</p>${storage}`,
+    });
+    try {
+      const { code, stdout } = await cliWithEnv(env, 'preview', '--json');
+      expect(code).toBe(2);
+      const body = JSON.parse(stdout);
+      expect(body.instruments).toHaveLength(2);
+      expect(body.checksums).toEqual([
+        expect.objectContaining({ page_id: '600001', expected: 5, found: 2, holds: false }),
+      ]);
+      expect(body.error).toEqual({
+        code: 'checksum_mismatch',
+        message: expect.stringContaining('says it lists 5 instruments'),
+      });
+      const text = await cliWithEnv(env, 'preview');
+      expect(text.code).toBe(2);
+      expect(text.stdout).toContain('page 600001: checksum: DOES NOT HOLD: the page says 5');
+    } finally {
+      fake.putPage({ id: '600001', title: 'Restricted Instruments', storage });
+    }
   });
 
   it("rides out Confluence's rate limit as the sync does: each wait its Retry-After, announced", async () => {

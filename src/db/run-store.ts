@@ -71,10 +71,10 @@ export function createRunStore(db: Db): RunStore {
       return row?.max ?? null;
     },
 
-    async saveWarnings(runId, warnings) {
+    async saveParseOutcome(runId, outcome) {
       await db('sync_runs')
         .where({ id: runId })
-        .update({ warnings: JSON.stringify(warnings) });
+        .update({ warnings: JSON.stringify(outcome.warnings), checksums: JSON.stringify(outcome.checksums) });
     },
 
     async markAwaitingApproval(runId, reason) {

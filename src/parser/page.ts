@@ -4,6 +4,9 @@
  */
 import type { Element } from 'domhandler';
 import { mergeSourced } from './merge.ts';
+import type { CheerioAPI } from 'cheerio/slim';
+import type { PageChecksum } from '../domain/index.ts';
+import { readChecksums, type ChecksumReading } from './checksum.ts';
 import { elementChildren, findTables, isStruckThrough, loadStorage } from './storage.ts';
 import { readCell, TableReader, type Cell, type RowInput, type TableReading } from './table.ts';
 import type { PageSource, ParseResult, ParseWarning } from './types.ts';
@@ -77,8 +80,12 @@ function htmlMacroTable(page: string, table: Element): (number: number) => Table
 
 type RowObserver = (table: Element, row: RowInput) => void;
 
-/** Rule 1: every table of the page in page order, each already read. */
-function scanTables(storage: string, pageId: string, observeRow?: RowObserver): FoundTable[] {
+/** Rule 1: every table of the page in page order, each already read; and the page's DOM. */
+function scanTables(
+  storage: string,
+  pageId: string,
+  observeRow?: RowObserver,
+): { $: CheerioAPI; tables: FoundTable[] } {
   const readers = new Map<Element, TableReader>();
   const readRow = (table: Element, element: Element): void => {
     const struck = isRowStruck(element, table);
@@ -97,29 +104,75 @@ function scanTables(storage: string, pageId: string, observeRow?: RowObserver): 
     }
     reader.addRow(row);
   };
-  return findTables(loadStorage(storage), readRow).map(({ element, inHtmlMacro }) => {
+  const $ = loadStorage(storage);
+  const tables = findTables($, readRow).map(({ element, inHtmlMacro }): FoundTable => {
     if (inHtmlMacro) return { element, inHtmlMacro, result: htmlMacroTable(pageId, element) };
     const reader = readers.get(element) ?? new TableReader(pageId);
     return { element, inHtmlMacro, result: (number: number) => reader.finish(number) };
   });
+  return { $, tables };
+}
+
+/**
+ * The page's checksum against what it yields: none, one count (holding or not), or a parse
+ * error for two different counts, which would leave the reader not knowing which to trust.
+ */
+function pageChecksum(
+  reading: ChecksumReading,
+  found: number,
+  pageId: string,
+  warnings: ParseWarning[],
+): { checksum?: PageChecksum; error?: string } {
+  for (const { text, where } of reading.unreadable) {
+    warnings.push(
+      warning(
+        { page: pageId, table: null, row: null },
+        null,
+        'checksum_unreadable',
+        `the instrument count in ${where} is not a whole number, so the page's checksum is not checked; write it as "Instrument count: 42"`,
+        text,
+      ),
+    );
+  }
+  const values = [...new Set(reading.claims.map((claim) => claim.value))];
+  if (values.length === 0) return {};
+  if (values.length > 1) {
+    const stated = values
+      .map((value) => {
+        const claim = reading.claims.find((c) => c.value === value)!;
+        return `${value} ("${claim.text}", in ${claim.where})`;
+      })
+      .join(' and ');
+    return { error: `it states two different instrument counts, ${stated}; keep one` };
+  }
+  const claim = reading.claims[0]!;
+  return {
+    checksum: {
+      expected: claim.value,
+      found,
+      holds: claim.value === found,
+      text: claim.text,
+      where: claim.where,
+    },
+  };
 }
 
 export function readPage(page: PageSource): ParseResult {
   const pageId = String(page.pageId);
-  const tables = scanTables(page.storage, pageId);
+  const { $, tables } = scanTables(page.storage, pageId);
   const warnings: ParseWarning[] = [];
   const entries: SourcedInstrument[] = [];
-  let listTables = 0;
+  const listTables = new Set<Element>();
   tables.forEach((found, index) => {
     const reading = found.result(index + 1);
     warnings.push(...reading.warnings);
     if (reading.isListTable) {
-      listTables++;
+      listTables.add(found.element);
       for (const entry of reading.instruments) entries.push(entry);
     }
   });
 
-  if (listTables === 0) {
+  if (listTables.size === 0) {
     const looked =
       tables.length === 0
         ? 'it has no table'
@@ -135,7 +188,26 @@ export function readPage(page: PageSource): ParseResult {
     };
   }
   const merged = mergeSourced(entries);
-  return { ok: true, instruments: merged.instruments, warnings: [...warnings, ...merged.warnings] };
+  const numbers = new Map(tables.map((found, index) => [found.element, index + 1]));
+  const { checksum, error } = pageChecksum(
+    readChecksums($, listTables, (table) => numbers.get(table) ?? null),
+    merged.instruments.length,
+    pageId,
+    warnings,
+  );
+  if (error !== undefined) {
+    return {
+      ok: false,
+      error: { code: 'parse_error', message: `The page ${pageLabel(page)} cannot be checked: ${error}.` },
+      warnings: [...warnings, ...merged.warnings],
+    };
+  }
+  return {
+    ok: true,
+    instruments: merged.instruments,
+    warnings: [...warnings, ...merged.warnings],
+    ...(checksum ? { checksum } : {}),
+  };
 }
 
 export interface InspectedTable {
@@ -149,7 +221,7 @@ export interface InspectedTable {
 /** Every table of a page with its cells' text, read as the parser reads them: for diagnosis and tests. */
 export function inspectTables(storage: string): InspectedTable[] {
   const rowsByTable = new Map<Element, string[][]>();
-  const tables = scanTables(storage, 'inspect', (table, row) => {
+  const { tables } = scanTables(storage, 'inspect', (table, row) => {
     const rows = rowsByTable.get(table) ?? [];
     rowsByTable.set(table, rows);
     rows.push(row.cells.map((cell) => cell.text));

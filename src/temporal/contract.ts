@@ -113,6 +113,7 @@ export const SYNC_FAILURE_TYPES = [
   'ConfluenceAuthError',
   'ConfluenceNotFoundError',
   'ParseError',
+  'ChecksumMismatch',
   'InvalidMockData',
   'RemovalRejected',
   'ApprovalTimedOut',

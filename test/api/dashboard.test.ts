@@ -434,6 +434,7 @@ describe('dashboard banners', () => {
         query: '',
         maxRows: 1000,
         runs: [],
+        latest: null,
         changes: [],
         staleAfterMinutes: 180,
       }),

@@ -123,7 +123,14 @@ export function createMemoryStores(options: { clock?: () => Date } = {}): Memory
     const artifactRows = artifacts.view(overlay?.artifacts ?? null);
 
     const copy = (run: SyncRun | undefined): SyncRun | undefined =>
-      run === undefined ? undefined : { ...run, pages: asJson(run.pages), warnings: asJson(run.warnings) };
+      run === undefined
+        ? undefined
+        : {
+            ...run,
+            pages: asJson(run.pages),
+            warnings: asJson(run.warnings),
+            checksums: asJson(run.checksums),
+          };
     const update = (id: string, patch: Partial<SyncRun>) => {
       const run = runRows.get(id);
       if (run) runRows.set(id, { ...run, ...patch });
@@ -154,6 +161,7 @@ export function createMemoryStores(options: { clock?: () => Date } = {}): Memory
           list_version: null,
           pages: [],
           warnings: [],
+          checksums: [],
           error_code: null,
           error: null,
           requested_by: run.requestedBy ?? null,
@@ -219,9 +227,9 @@ export function createMemoryStores(options: { clock?: () => Date } = {}): Memory
           .filter((v): v is number => v !== null);
         return versions.length === 0 ? null : Math.max(...versions);
       },
-      async saveWarnings(runId, warnings) {
-        fault('runs.saveWarnings');
-        update(runId, { warnings: asJson([...warnings]) });
+      async saveParseOutcome(runId, outcome) {
+        fault('runs.saveParseOutcome');
+        update(runId, { warnings: asJson([...outcome.warnings]), checksums: asJson([...outcome.checksums]) });
       },
       async markAwaitingApproval(runId, reason) {
         fault('runs.markAwaitingApproval');

@@ -93,7 +93,11 @@ describe('syncRestrictedList', () => {
       },
       { kind: 'activity', type: 'fetchPages', summary: 'Fetch pages 1001 (stored v6), 1002 (stored v3)' },
       { kind: 'activity', type: 'parsePages', summary: 'Parse 2 pages (1001 v7, 1002 v3)' },
-      { kind: 'activity', type: 'diffList', summary: 'Compare 12 instruments with list v41' },
+      {
+        kind: 'activity',
+        type: 'diffList',
+        summary: 'Compare 12 instruments (2 parse warnings) with list v41',
+      },
       { kind: 'activity', type: 'applyDiff', summary: 'Apply +3 −1 ~2 → list v42' },
     ]);
   });

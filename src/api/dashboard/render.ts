@@ -6,6 +6,7 @@ import type {
   ListChange,
   ListedInstrument,
   RunAnswer,
+  RunDetailAnswer,
   StatusAnswer,
 } from '../schemas.ts';
 import { html, safeHref, type Html } from './html.ts';
@@ -34,6 +35,8 @@ export interface DashboardModel {
   /** How many rows of the list are shown at most (the search narrows it). */
   maxRows: number;
   runs: RunAnswer[];
+  /** The latest run with its parse warnings and page checksums (null without runs). */
+  latest: RunDetailAnswer | null;
   changes: ListChange[];
   staleAfterMinutes: number;
 }
@@ -562,11 +565,77 @@ function changesCard(changes: ListChange[]): Html {
   </section>`;
 }
 
+/** What the latest run read besides the list: each page's checksum, and every parse warning. */
+function readingCard(latest: RunDetailAnswer | null): Html {
+  if (latest === null || (latest.warnings.length === 0 && latest.checksums.length === 0)) return html``;
+  const checks = latest.checksums.map(
+    (c) =>
+      html`<li class="${c.holds ? 'holds' : 'mismatch'}">
+        Page ${c.page_id} says “${c.text}” (in ${c.where}):
+        ${
+          c.holds
+            ? html`${c.found} instruments were read, <strong>it holds</strong>.`
+            : html`<strong
+                  >${c.found} ${c.found === 1 ? 'instrument was' : 'instruments were'} read, it does not
+                  hold</strong
+                >; the run applied nothing.`
+        }
+      </li>`,
+  );
+  const rows = latest.warnings.map(
+    (w) =>
+      html`<tr>
+        <td class="mono">${dash(w.page)}</td>
+        <td class="num">${dash(w.table)}</td>
+        <td class="num">${dash(w.row)}</td>
+        <td>${dash(w.column)}</td>
+        <td>${w.problem}</td>
+        <td class="mono">${dash(w.raw)}</td>
+      </tr>`,
+  );
+  return html`<section class="card" aria-labelledby="reading-h">
+    <h2 id="reading-h">What the latest run read</h2>
+    ${
+      checks.length > 0
+        ? html`<ul class="checksums">
+            ${checks}
+          </ul>`
+        : ''
+    }
+    ${
+      rows.length === 0
+        ? html`<p class="muted">No parse warnings.</p>`
+        : html`<p>
+              ${rows.length} parse warning${rows.length === 1 ? '' : 's'}: rows or cells the parser could not
+              fully read. Each may mean an instrument Compliance meant to restrict is missing; fix them on the
+              page.
+            </p>
+            <div class="table-wrap">
+              <table>
+                <thead>
+                  <tr>
+                    <th>Page</th>
+                    <th>Table</th>
+                    <th>Row</th>
+                    <th>Column</th>
+                    <th>Problem</th>
+                    <th>As written</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  ${rows}
+                </tbody>
+              </table>
+            </div>`
+    }
+  </section>`;
+}
+
 export function dashboardPage(model: DashboardModel): string {
   return layout(
     'Restricted instruments list',
     model.viewer,
-    html`${flashBox(model.flash)}${banners(model)}${statusCard(model)}${listCard(model)}${runsCard(model.runs)}${changesCard(model.changes)}
+    html`${flashBox(model.flash)}${banners(model)}${statusCard(model)}${listCard(model)}${runsCard(model.runs)}${readingCard(model.latest)}${changesCard(model.changes)}
       <footer>
         Times are UTC. Edits are made on the Confluence page; this dashboard shows what the service has synced
         from it.
