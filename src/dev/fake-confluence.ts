@@ -67,8 +67,8 @@ export interface FakeFault {
   times?: number;
   /** Only requests whose path (with query) contains this. */
   pathIncludes?: string;
-  /** Only requests of this kind. */
-  kind?: RequestKind;
+  /** Only requests of this kind (or these kinds). */
+  kind?: RequestKind | readonly RequestKind[];
   /** Wait this long before answering (normally) — a slow server. */
   delayMs?: number;
   /** Drop the connection without answering. */
@@ -145,7 +145,7 @@ export interface FakeConfluence {
   links(id: string): PageLinks;
   fail(fault: FakeFault): void;
   /** Holds matching requests (all, without a filter) unanswered until the gate is released. */
-  hold(options?: { pathIncludes?: string; kind?: RequestKind }): FakeGate;
+  hold(options?: { pathIncludes?: string; kind?: RequestKind | readonly RequestKind[] }): FakeGate;
   /** Stop accepting the current credentials (a revoked token). */
   revokeToken(): void;
   close(): Promise<void>;
@@ -349,7 +349,7 @@ export async function startFakeConfluence(options: FakeConfluenceOptions = {}): 
   const faults: FakeFault[] = [];
   const gates: {
     pathIncludes: string | undefined;
-    kind: RequestKind | undefined;
+    kind: RequestKind | readonly RequestKind[] | undefined;
     held: (() => void)[];
     arrive: () => void;
   }[] = [];
@@ -771,10 +771,13 @@ export async function startFakeConfluence(options: FakeConfluenceOptions = {}): 
   }
 
   const matches =
-    (filter: { pathIncludes?: string | undefined; kind?: RequestKind | undefined }) =>
+    (filter: {
+      pathIncludes?: string | undefined;
+      kind?: RequestKind | readonly RequestKind[] | undefined;
+    }) =>
     (pathAndQuery: string, kind: RequestKind) =>
       (filter.pathIncludes === undefined || pathAndQuery.includes(filter.pathIncludes)) &&
-      (filter.kind === undefined || filter.kind === kind);
+      (filter.kind === undefined || [filter.kind].flat().includes(kind));
 
   function handler(via: 'site' | 'gateway') {
     return (req: IncomingMessage, res: ServerResponse): void => {
