@@ -102,6 +102,19 @@ describe.each(FAKE_FLAVOURS)('Confluence reader on %s', (flavour) => {
     await expect(reader.getPage('123456')).rejects.toBeInstanceOf(ConfluenceUnavailableError);
   });
 
+  it('is held by a gate until it is released (the fake steers every flavour alike)', async () => {
+    const gate = fake.hold({ kind: 'page' });
+    let answered = false;
+    const reading = reader.getPage('123456').then((page) => {
+      answered = true;
+      return page;
+    });
+    await gate.arrived;
+    expect(answered).toBe(false);
+    gate.release();
+    expect((await reading).id).toBe('123456');
+  });
+
   it('raises ConfluenceUnavailableError when the server cannot be reached', async () => {
     const closed = await startFakeConfluence({ flavour });
     const unreachable = readerFor(
