@@ -1,6 +1,7 @@
 import { ApplicationFailure, log } from '@temporalio/activity';
 import {
   ConfluenceAuthError,
+  ConfluenceConfigError,
   ConfluenceNotFoundError,
   ConfluenceRateLimitError,
 } from '../src/confluence/client.ts';
@@ -54,6 +55,8 @@ function classifyFetchError(error: unknown): unknown {
   if (error instanceof ConfluenceAuthError) return finalFailure('ConfluenceAuthError', error.message, error);
   if (error instanceof ConfluenceNotFoundError)
     return finalFailure('ConfluenceNotFoundError', error.message, error);
+  if (error instanceof ConfluenceConfigError)
+    return finalFailure('ConfluenceConfigError', error.message, error);
   if (error instanceof MockDataError) return finalFailure('InvalidMockData', error.message, error);
   if (error instanceof ConfluenceRateLimitError) {
     return ApplicationFailure.create({

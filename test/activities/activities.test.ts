@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index.ts';
 import {
   ConfluenceAuthError,
+  ConfluenceConfigError,
   ConfluenceNotFoundError,
   ConfluenceRateLimitError,
   ConfluenceUnavailableError,
@@ -210,6 +211,14 @@ describe('fetchPages', () => {
       'page gone',
       new ConfluenceNotFoundError('get page 1', 'Confluence answered 404'),
       'ConfluenceNotFoundError',
+    ],
+    [
+      'no cloud id to be had',
+      new ConfluenceConfigError(
+        'CONFLUENCE_CLOUD_ID',
+        'could not read the cloud id; set CONFLUENCE_CLOUD_ID',
+      ),
+      'ConfluenceConfigError',
     ],
     ['bad seed file', new MockDataError('seed.json is not valid JSON'), 'InvalidMockData'],
   ])('%s: a final failure of type %s, the cause kept', async (_what, error, type) => {
