@@ -586,6 +586,23 @@ export async function startFakeConfluence(options: FakeConfluenceOptions = {}): 
   ): void {
     const links = { base: url, context };
     const expand = listParam(requestUrl, 'expand');
+    /** One page of content results as Data Center pages them; `extra` fields follow `size`. */
+    const sendContentResults = (
+      found: FakePage[],
+      maxLimit: number,
+      self: string,
+      extra: Record<string, unknown> = {},
+    ) => {
+      const { slice, next, limit, start } = paginateDc(found, requestUrl, apiPath, maxLimit, 25);
+      return sendJson(res, 200, {
+        results: slice.map((page) => contentV1(page, expand)),
+        start,
+        limit,
+        size: slice.length,
+        ...extra,
+        _links: { self, ...(next ? { next } : {}), ...links },
+      });
+    };
     let match: RegExpExecArray | null;
     if (req.method === 'GET' && (match = /^\/rest\/api\/content\/(\d+)$/.exec(apiPath))) {
       const page = pages.get(match[1]!);
@@ -615,20 +632,10 @@ export async function startFakeConfluence(options: FakeConfluenceOptions = {}): 
           v1ErrorBody(400, `Could not parse cql : ${(error as Error).message}`, true),
         );
       }
-      const { slice, next, limit, start } = paginateDc(matched, requestUrl, apiPath, 100, 25);
-      return sendJson(res, 200, {
-        results: slice.map((page) => contentV1(page, expand)),
-        start,
-        limit,
-        size: slice.length,
+      return sendContentResults(matched, 100, `${url}${apiPath}?cql=${encodeURIComponent(cql)}`, {
         totalSize: matched.length,
         cqlQuery: cql,
         searchDuration: 3,
-        _links: {
-          self: `${url}${apiPath}?cql=${encodeURIComponent(cql)}`,
-          ...(next ? { next } : {}),
-          ...links,
-        },
       });
     }
 
@@ -642,14 +649,7 @@ export async function startFakeConfluence(options: FakeConfluenceOptions = {}): 
           (spaceKey === null || page.spaceKey === spaceKey) &&
           (title === null || page.title === title),
       );
-      const { slice, next, limit, start } = paginateDc(selected, requestUrl, apiPath, 200, 25);
-      return sendJson(res, 200, {
-        results: slice.map((page) => contentV1(page, expand)),
-        start,
-        limit,
-        size: slice.length,
-        _links: { self: `${url}${apiPath}`, ...(next ? { next } : {}), ...links },
-      });
+      return sendContentResults(selected, 200, `${url}${apiPath}`);
     }
 
     if (req.method === 'GET' && (match = /^\/rest\/api\/space\/([^/]+)$/.exec(apiPath))) {

@@ -384,25 +384,8 @@ function listCard(model: DashboardModel): Html {
       ? html`<p>The list is empty: the last successful sync applied a page with no instruments.</p>`
       : found.length === 0
         ? html`<p>No instrument on the list matches “${query}”.</p>`
-        : html`<div class="table-wrap">
-              <table>
-                <thead>
-                  <tr>
-                    <th>Ticker</th>
-                    <th>ISIN</th>
-                    <th>Name</th>
-                    <th>Restriction</th>
-                    <th>Reason</th>
-                    <th>Effective from</th>
-                    <th>Expires</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  ${rows}
-                </tbody>
-              </table>
-            </div>
-            ${found.length > shown.length ? html`<p class="muted">Showing the first ${shown.length} of ${found.length}; search to narrow the list.</p>` : ''}`;
+        : html`${dataTable(['Ticker', 'ISIN', 'Name', 'Restriction', 'Reason', 'Effective from', 'Expires'], rows)}
+          ${found.length > shown.length ? html`<p class="muted">Showing the first ${shown.length} of ${found.length}; search to narrow the list.</p>` : ''}`;
   return html`<section class="card" aria-labelledby="list-h">
     <div class="section-head">
       <h2 id="list-h">Current list</h2>
@@ -410,6 +393,22 @@ function listCard(model: DashboardModel): Html {
     </div>
     ${search}${body}
   </section>`;
+}
+
+/** A scrolling table: one header row, then the given rows. */
+function dataTable(headers: readonly string[], rows: readonly Html[]): Html {
+  return html`<div class="table-wrap">
+    <table>
+      <thead>
+        <tr>
+          ${headers.map((h) => html`<th>${h}</th>`)}
+        </tr>
+      </thead>
+      <tbody>
+        ${rows}
+      </tbody>
+    </table>
+  </div>`;
 }
 
 function runOutcome(run: RunAnswer): Html {
@@ -430,6 +429,18 @@ function runOutcome(run: RunAnswer): Html {
   return parts.length > 0 ? html`${parts}` : html`<span class="muted">—</span>`;
 }
 
+/** Who or what started a run: a named operator, the edit watch, or the schedule. */
+function triggerText(run: RunAnswer): Html {
+  switch (run.trigger) {
+    case 'manual':
+      return html`manual${run.requested_by ? html`, by ${run.requested_by}` : ''}`;
+    case 'watch':
+      return html`edit watch`;
+    case 'schedule':
+      return html`schedule`;
+  }
+}
+
 function runsCard(runs: RunAnswer[]): Html {
   const rows = runs.map((run) => {
     const href = safeHref(run.temporal_ui_url);
@@ -440,9 +451,7 @@ function runsCard(runs: RunAnswer[]): Html {
         <span class="badge ${run.status}">${RUN_STATUS_LABELS[run.status] ?? run.status}</span>
         ${href ? html`<div><a href="${href}" rel="noopener noreferrer" title="${run.workflow_id}" class="nowrap">Temporal UI</a></div>` : ''}
       </td>
-      <td>
-        ${run.trigger === 'manual' ? html`manual${run.requested_by ? html`, by ${run.requested_by}` : ''}` : 'schedule'}
-      </td>
+      <td>${triggerText(run)}</td>
       <td class="num">${dash(run.added)}</td>
       <td class="num">${dash(run.removed)}</td>
       <td class="num">${dash(run.modified)}</td>
@@ -456,27 +465,21 @@ function runsCard(runs: RunAnswer[]): Html {
     ${
       runs.length === 0
         ? html`<p class="muted">No sync has run yet.</p>`
-        : html`<div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th>Started</th>
-                  <th>Finished</th>
-                  <th>Status</th>
-                  <th>Trigger</th>
-                  <th>Added</th>
-                  <th>Removed</th>
-                  <th>Modified</th>
-                  <th>Unchanged</th>
-                  <th>Warnings</th>
-                  <th>Decision / error</th>
-                </tr>
-              </thead>
-              <tbody>
-                ${rows}
-              </tbody>
-            </table>
-          </div>`
+        : dataTable(
+            [
+              'Started',
+              'Finished',
+              'Status',
+              'Trigger',
+              'Added',
+              'Removed',
+              'Modified',
+              'Unchanged',
+              'Warnings',
+              'Decision / error',
+            ],
+            rows,
+          )
     }
   </section>`;
 }
@@ -543,24 +546,10 @@ function changesCard(changes: ListChange[]): Html {
     ${
       changes.length === 0
         ? html`<p class="muted">No change has been applied yet.</p>`
-        : html`<div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th>When</th>
-                  <th>Change</th>
-                  <th>Instrument</th>
-                  <th>Before → after</th>
-                  <th>Page, version</th>
-                  <th>Edited by</th>
-                  <th>List version</th>
-                </tr>
-              </thead>
-              <tbody>
-                ${rows}
-              </tbody>
-            </table>
-          </div>`
+        : dataTable(
+            ['When', 'Change', 'Instrument', 'Before → after', 'Page, version', 'Edited by', 'List version'],
+            rows,
+          )
     }
   </section>`;
 }
@@ -610,23 +599,7 @@ function readingCard(latest: RunDetailAnswer | null): Html {
               fully read. Each may mean an instrument Compliance meant to restrict is missing; fix them on the
               page.
             </p>
-            <div class="table-wrap">
-              <table>
-                <thead>
-                  <tr>
-                    <th>Page</th>
-                    <th>Table</th>
-                    <th>Row</th>
-                    <th>Column</th>
-                    <th>Problem</th>
-                    <th>As written</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  ${rows}
-                </tbody>
-              </table>
-            </div>`
+            ${dataTable(['Page', 'Table', 'Row', 'Column', 'Problem', 'As written'], rows)}`
     }
   </section>`;
 }
