@@ -21,6 +21,13 @@ const datacenter = {
   RESTRICTED_INSTRUMENTS_PAGE_URL: 'https://wiki.example.com/confluence/pages/viewpage.action?pageId=123456',
 };
 
+/** A token file as a secrets mount provides it, with a trailing newline. */
+function tokenFile(): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'rls-config-')), 'token');
+  writeFileSync(file, 'secret-from-file\n');
+  return file;
+}
+
 function errorOf(env: Record<string, string>): ConfigError {
   try {
     loadConfig(env);
@@ -83,9 +90,7 @@ describe('loadConfig', () => {
   });
 
   it('reads the token from CONFLUENCE_API_TOKEN_FILE and never puts it in an error', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'rls-config-'));
-    const file = join(dir, 'token');
-    writeFileSync(file, 'secret-from-file\n');
+    const file = tokenFile();
     const { CONFLUENCE_API_TOKEN: _omit, ...rest } = base;
     expect(loadConfig({ ...rest, CONFLUENCE_API_TOKEN_FILE: file }).confluence.apiToken).toBe(
       'secret-from-file',
@@ -96,9 +101,7 @@ describe('loadConfig', () => {
   });
 
   it('reads CONFLUENCE_API_TOKEN_FILE on every flavour', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'rls-config-'));
-    const file = join(dir, 'token');
-    writeFileSync(file, 'secret-from-file\n');
+    const file = tokenFile();
     const { CONFLUENCE_API_TOKEN: _omit, ...rest } = base;
     const flavours = [
       rest,

@@ -22,16 +22,24 @@ const EDITED_LIST = DEMO_LIST.map((entry) =>
 );
 const HELD = 'the sync would remove every instrument on the list (4)';
 
+type Browser = ReturnType<ApiOnFakes['browser']>;
+
+/** A fresh API on fakes, and a browser signed in to it with the read token. */
+async function startWithReader(): Promise<{ p: ApiOnFakes; reader: Browser }> {
+  const p = await startApiOnFakes();
+  const reader = p.browser();
+  await reader.signIn(p.tokens.read);
+  return { p, reader };
+}
+
 /** What the dashboard shows a compliance officer, over plain HTTP (the browser test looks at it rendered). */
 describe('dashboard page', () => {
   let p: ApiOnFakes;
-  let browser: ReturnType<ApiOnFakes['browser']>;
+  let browser: Browser;
   /** The page's HTML with whitespace collapsed. */
   const page = async (path = '/') => squash((await browser.get(path)).text);
   beforeEach(async () => {
-    p = await startApiOnFakes();
-    browser = p.browser();
-    await browser.signIn(p.tokens.read);
+    ({ p, reader: browser } = await startWithReader());
   });
   afterEach(() => p?.stop());
 
@@ -235,13 +243,11 @@ describe('dashboard page', () => {
 /** The banner a compliance officer must not miss, for each state the sync can be in. */
 describe('dashboard banners, over HTTP', () => {
   let p: ApiOnFakes;
-  let reader: ReturnType<ApiOnFakes['browser']>;
+  let reader: Browser;
   const home = async (browser = reader) => squash((await browser.get('/')).text);
   const banners = (html: string) => [...html.matchAll(/class="banner (\w+)"/g)].map((match) => match[1]);
   beforeEach(async () => {
-    p = await startApiOnFakes();
-    reader = p.browser();
-    await reader.signIn(p.tokens.read);
+    ({ p, reader } = await startWithReader());
   });
   afterEach(() => p?.stop());
 
@@ -340,7 +346,7 @@ describe('dashboard banners, over HTTP', () => {
 
 describe('dashboard admin forms', () => {
   let p: ApiOnFakes;
-  let admin: ReturnType<ApiOnFakes['browser']>;
+  let admin: Browser;
   const sync = async () => {
     const answer = await admin.post('/dashboard/sync', { csrf: await admin.csrf() }, { origin: p.url });
     return { answer, page: answer.status === 303 ? squash((await admin.get('/')).text) : '' };

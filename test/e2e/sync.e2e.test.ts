@@ -2,6 +2,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEMO_PAGE_ID, DEMO_PAGE_STORAGE, DEMO_PAGE_TITLE } from '../../src/dev/demo-page.ts';
 import { FAKE_FLAVOURS } from '../../src/dev/fake-confluence.ts';
+import { instrument } from '../helpers/instruments.ts';
 import { startPipeline, type Pipeline } from '../helpers/pipeline.ts';
 
 /**
@@ -59,15 +60,7 @@ describe('sync pipeline end to end', () => {
       list_version: 1,
     });
     expect(aapl.body.matches).toEqual([
-      {
-        ticker: 'AAPL',
-        isin: 'US0378331005',
-        name: 'Apple Inc.',
-        restriction_type: 'full',
-        reason: 'Inside information',
-        effective_from: null,
-        expires_at: null,
-      },
+      instrument({ ticker: 'AAPL', isin: 'US0378331005', name: 'Apple Inc.', reason: 'Inside information' }),
     ]);
     const ibm = await get('/v1/check?ticker=IBM');
     expect(ibm.body).toMatchObject({ restricted: false, severity: 'NONE', matches: [] });
