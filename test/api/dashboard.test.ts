@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { dashboardPage } from '../../src/api/dashboard/render.ts';
-import type { StatusAnswer as Status } from '../../src/api/schemas.ts';
+import type { RunAnswer, StatusAnswer as Status } from '../../src/api/schemas.ts';
 import { squash, textOf } from '../browser/form-client.ts';
 import {
   DEMO_LIST,
@@ -428,7 +428,7 @@ describe('dashboard banners', () => {
     },
     ...extra,
   });
-  const render = (s: Status, role: 'read' | 'admin' = 'read') =>
+  const render = (s: Status, role: 'read' | 'admin' = 'read', runs: RunAnswer[] = []) =>
     squash(
       dashboardPage({
         now,
@@ -439,7 +439,7 @@ describe('dashboard banners', () => {
         list: { instruments: [], count: 0, as_of: '2026-11-21T08:00:00.000Z' },
         query: '',
         maxRows: 1000,
-        runs: [],
+        runs,
         latest: null,
         changes: [],
         staleAfterMinutes: 180,
@@ -481,6 +481,36 @@ describe('dashboard banners', () => {
     expect(render(status({ status: 'running' }))).toContain(
       '<strong class="title">Sync in progress</strong>',
     );
+  });
+
+  it('says who or what started each run: the operator who asked, the edit watch, or the schedule', () => {
+    const run = (trigger: RunAnswer['trigger'], requestedBy: string | null): RunAnswer => ({
+      workflow_id: `restricted-list-sync-${trigger}`,
+      run_id: `run-${trigger}`,
+      status: 'succeeded',
+      trigger,
+      requested_by: requestedBy,
+      started_at: '2026-11-21T11:00:00.000Z',
+      finished_at: '2026-11-21T11:00:02.000Z',
+      added: 1,
+      removed: 0,
+      modified: 0,
+      unchanged: 3,
+      warnings: 0,
+      error: null,
+      held_reason: null,
+      decision: null,
+      list_version: 4,
+      pages: [],
+      temporal_ui_url: 'http://temporal.example/namespaces/default/workflows/x',
+    });
+    const page = render(status({}), 'read', [
+      run('manual', 'ops-alice'),
+      run('watch', null),
+      run('schedule', null),
+    ]);
+    const triggers = [...page.matchAll(/<td> ?(manual[^<]*|edit watch|schedule) ?<\/td>/g)].map((m) => m[1]);
+    expect(triggers).toEqual(['manual, by ops-alice', 'edit watch', 'schedule']);
   });
 
   it('never renders a non-http link from a page URL', () => {
