@@ -336,6 +336,12 @@ export function printWatchBench(lag: WatchLagResult | null, idle: WatchIdleResul
   }
   if (idle) {
     console.log(`an idle hour of the watch (measured over ${idle.minutes} min, scaled to 60)`);
+    // The watch's history grows when its hour-long activity completes, not while it probes, so a
+    // window shorter than that hour sees none of it; say so rather than print a reassuring 0.
+    if (idle.minutes <= 60)
+      console.log(
+        '  (history grows once an hour, when the watch activity completes: measure over 61+ min to see it)',
+      );
     for (const v of idle.perHour)
       console.log(
         `  ${v.variant.padEnd(20)} ${v.confluenceRequests} Confluence requests (${v.bodyDownloads} body downloads), ` +
