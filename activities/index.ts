@@ -1,6 +1,7 @@
 import { ApplicationFailure, log } from '@temporalio/activity';
 import {
   ConfluenceAuthError,
+  ConfluenceConfigError,
   ConfluenceNotFoundError,
   ConfluenceRateLimitError,
 } from '../src/confluence/client.ts';
@@ -54,6 +55,8 @@ function classifyFetchError(error: unknown): unknown {
   if (error instanceof ConfluenceAuthError) return finalFailure('ConfluenceAuthError', error.message, error);
   if (error instanceof ConfluenceNotFoundError)
     return finalFailure('ConfluenceNotFoundError', error.message, error);
+  if (error instanceof ConfluenceConfigError)
+    return finalFailure('ConfluenceConfigError', error.message, error);
   if (error instanceof MockDataError) return finalFailure('InvalidMockData', error.message, error);
   if (error instanceof ConfluenceRateLimitError) {
     return ApplicationFailure.create({
@@ -141,11 +144,12 @@ export function createActivities(deps: ActivityDeps) {
     /** Parses every fetched page and merges them into one list. A page with no list table fails the run. */
     async parsePages(input: RunRef): Promise<ParseStepResult> {
       const result = readList(await claimChecks.loadPages(input.runId));
-      await runs.saveWarnings(input.runId, result.warnings);
+      await runs.saveParseOutcome(input.runId, { warnings: result.warnings, checksums: result.checksums });
       if (!result.ok) throw finalFailure(result.code, result.message);
       const artifact: ParsedArtifact = { instruments: result.instruments, warnings: result.warnings };
       await claimChecks.saveArtifact(input.runId, 'parsed', artifact);
-      const summary = `Parsed ${artifact.instruments.length} instruments, ${result.warnings.length} warnings`;
+      const checks = result.checksums.map((c) => `page ${c.pageId} lists ${c.expected} as it says`);
+      const summary = `Parsed ${artifact.instruments.length} instruments, ${result.warnings.length} warnings${checks.length > 0 ? `; ${checks.join(', ')}` : ''}`;
       return { instrumentCount: artifact.instruments.length, warningCount: result.warnings.length, summary };
     },
 

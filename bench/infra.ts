@@ -1,12 +1,13 @@
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Knex } from 'knex';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/dev/embedded-postgres.ts';
 import { createDb, migrateToLatest } from '../src/db/knex.ts';
 import { startFakeConfluence, type FakeConfluence } from '../src/dev/fake-confluence.ts';
 import { startTemporalDevServer, type TemporalDevServer } from '../src/dev/temporal-dev-server.ts';
+import { createLogger } from '../src/logger.ts';
+import { installTemporalLogging } from '../src/temporal/logging.ts';
 
 export interface BenchPostgres {
   postgres: EmbeddedPostgres;
@@ -19,8 +20,6 @@ export interface BenchInfra extends BenchPostgres {
   temporal: TemporalDevServer;
   confluence: FakeConfluence;
 }
-
-let runtimeInstalled = false;
 
 async function scratchDir(name: string): Promise<string> {
   const scratch = await mkdtemp(join(tmpdir(), `rls-${name}-`));
@@ -47,10 +46,8 @@ export async function startBenchPostgres(name: string): Promise<BenchPostgres> {
 
 /** The real parts a benchmark runs on: embedded Postgres (migrated), a Temporal dev server, the fake Confluence. */
 export async function startBenchInfra(name: string): Promise<BenchInfra> {
-  if (!runtimeInstalled) {
-    Runtime.install({ logger: new DefaultLogger('ERROR') });
-    runtimeInstalled = true;
-  }
+  // Errors only: the figures are the output. Installed as a service installs it, so a bench can start services.
+  installTemporalLogging(createLogger({ level: 'error' }));
   const scratch = await scratchDir(name);
   const [postgres, temporal, confluence] = await Promise.all([
     startEmbeddedPostgres({ dataDir: join(scratch, 'postgres'), durable: false }),

@@ -118,6 +118,9 @@ export interface WatchLagResult {
   maxMs: number;
 }
 
+const putMainPage = (confluence: FakeConfluence, tickers: readonly string[]) =>
+  confluence.putPage({ id: MAIN_PAGE, title: 'Restricted Instruments List', storage: listPage(tickers) });
+
 /** Edits of every kind at random moments; the time until both APIs answer from each. */
 export async function benchWatchLag(options: {
   edits: number;
@@ -126,7 +129,8 @@ export async function benchWatchLag(options: {
   const infra = await startBenchInfra('watch-lag');
   const confluence = infra.confluence;
   let main = [...MAIN_LIST];
-  confluence.putPage({ id: MAIN_PAGE, title: 'Restricted Instruments List', storage: listPage(main) });
+  const saveMainPage = () => putMainPage(confluence, main);
+  saveMainPage();
   const deployment = await deploy(infra, confluence, {
     name: 'lag',
     cql: true,
@@ -163,11 +167,7 @@ export async function benchWatchLag(options: {
           ticker = `N${String(i).padStart(3, '0')}`;
           main = [...main, ticker];
           restricted = true;
-          confluence.putPage({
-            id: MAIN_PAGE,
-            title: 'Restricted Instruments List',
-            storage: listPage(main),
-          });
+          saveMainPage();
           break;
         }
         case 1: {
@@ -175,11 +175,7 @@ export async function benchWatchLag(options: {
           ticker = main[0]!;
           main = main.slice(1);
           restricted = false;
-          confluence.putPage({
-            id: MAIN_PAGE,
-            title: 'Restricted Instruments List',
-            storage: listPage(main),
-          });
+          saveMainPage();
           break;
         }
         case 2: {
@@ -266,11 +262,7 @@ export async function benchWatchIdle(options: {
   try {
     for (const variant of variants) {
       const confluence = variant.cql ? await startFakeConfluence() : infra.confluence;
-      confluence.putPage({
-        id: MAIN_PAGE,
-        title: 'Restricted Instruments List',
-        storage: listPage(MAIN_LIST),
-      });
+      putMainPage(confluence, MAIN_LIST);
       if (variant.cql)
         confluence.putPage({
           id: '900001',
@@ -344,6 +336,12 @@ export function printWatchBench(lag: WatchLagResult | null, idle: WatchIdleResul
   }
   if (idle) {
     console.log(`an idle hour of the watch (measured over ${idle.minutes} min, scaled to 60)`);
+    // The watch's history grows when its hour-long activity completes, not while it probes, so a
+    // window shorter than that hour sees none of it; say so rather than print a reassuring 0.
+    if (idle.minutes <= 60)
+      console.log(
+        '  (history grows once an hour, when the watch activity completes: measure over 61+ min to see it)',
+      );
     for (const v of idle.perHour)
       console.log(
         `  ${v.variant.padEnd(20)} ${v.confluenceRequests} Confluence requests (${v.bodyDownloads} body downloads), ` +

@@ -9,10 +9,22 @@ import { parsePageRef, PageRefError, type PageRef } from './confluence/page-ref.
 export interface Config {
   readonly nodeEnv: string;
   readonly confluence: {
-    /** Site URL without a trailing `/wiki` (the client adds it). Null with `USE_MOCK_DATA`. */
+    /** CONFLUENCE_DEPLOYMENT: Atlassian Cloud, or a self-hosted Data Center / Server. */
+    readonly deployment: ConfluenceDeployment;
+    /**
+     * Cloud: the site URL without a trailing `/wiki` (the client adds it). Data Center: the base URL
+     * with its context path. Page links are resolved and shown against it. Null with `USE_MOCK_DATA`.
+     */
     readonly url: string | null;
+    /** Cloud: the account e-mail. Data Center: the username for basic auth; null sends the token as a PAT. */
     readonly username: string | null;
     readonly apiToken: string | null;
+    /** Cloud only: a scoped API token, which works only through the API gateway. */
+    readonly scopedToken: boolean;
+    /** CONFLUENCE_CLOUD_ID; null: discovered from `{url}/_edge/tenant_info` when a scoped token needs it. */
+    readonly cloudId: string | null;
+    /** The Atlassian API gateway's base URL, without a trailing slash. */
+    readonly apiGatewayUrl: string;
   };
   /** The configured list pages, as written and as understood. */
   readonly pageRefs: readonly string[];
@@ -39,6 +51,9 @@ export interface Config {
   readonly readTokens: readonly ApiToken[];
   readonly adminTokens: readonly ApiToken[];
 }
+
+export const CONFLUENCE_DEPLOYMENTS = ['cloud', 'datacenter'] as const;
+export type ConfluenceDeployment = (typeof CONFLUENCE_DEPLOYMENTS)[number];
 
 export interface ApiToken {
   /** Name recorded with what the token does (`name=token` entries); otherwise a generic label. */
@@ -67,6 +82,10 @@ export const CONFIG_VARIABLES = [
   'CONFLUENCE_URL',
   'CONFLUENCE_USERNAME',
   'CONFLUENCE_API_TOKEN',
+  'CONFLUENCE_DEPLOYMENT',
+  'CONFLUENCE_API_TOKEN_SCOPED',
+  'CONFLUENCE_CLOUD_ID',
+  'CONFLUENCE_API_GATEWAY_URL',
   'RESTRICTED_INSTRUMENTS_PAGE_URL',
   'RESTRICTED_INSTRUMENTS_CQL',
   'RESTRICTED_LIST_SYNC_INTERVAL_MINUTES',
@@ -132,12 +151,12 @@ function boolean(env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(name, `must be true or false, got "${raw}"`);
 }
 
-function httpUrl(name: string, raw: string): URL {
+function httpUrl(name: string, raw: string, example = 'https://example.atlassian.net'): URL {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new ConfigError(name, `is not a valid URL ("${raw}"); expected e.g. https://example.atlassian.net`);
+    throw new ConfigError(name, `is not a valid URL ("${raw}"); expected e.g. ${example}`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new ConfigError(name, `must be an http(s) URL, got "${raw}"`);
@@ -145,11 +164,52 @@ function httpUrl(name: string, raw: string): URL {
   return url;
 }
 
-/** `https://x.atlassian.net/wiki/` → `https://x.atlassian.net`: the client adds `/wiki` itself. */
-export function normaliseConfluenceUrl(raw: string): string {
-  const url = httpUrl('CONFLUENCE_URL', raw);
-  const path = url.pathname.replace(/\/+$/, '').replace(/\/wiki$/i, '');
-  return `${url.origin}${path}`;
+/**
+ * Cloud: `https://x.atlassian.net/wiki/` → `https://x.atlassian.net` (the client adds `/wiki` itself).
+ * Data Center: the context path is part of the base URL and kept as it is (it may well be `/wiki`).
+ */
+export function normaliseConfluenceUrl(raw: string, deployment: ConfluenceDeployment = 'cloud'): string {
+  const url = httpUrl(
+    'CONFLUENCE_URL',
+    raw,
+    deployment === 'cloud' ? 'https://example.atlassian.net' : 'https://wiki.example.com/confluence',
+  );
+  const path = url.pathname.replace(/\/+$/, '');
+  return `${url.origin}${deployment === 'cloud' ? path.replace(/\/wiki$/i, '') : path}`;
+}
+
+const isAtlassianCloudHost = (url: string) => /(^|\.)atlassian\.net$/i.test(new URL(url).hostname);
+
+function deploymentOf(env: Env): ConfluenceDeployment {
+  const raw = optional(env, 'CONFLUENCE_DEPLOYMENT')?.toLowerCase() ?? 'cloud';
+  const found = CONFLUENCE_DEPLOYMENTS.find((deployment) => deployment === raw);
+  if (found === undefined) {
+    throw new ConfigError(
+      'CONFLUENCE_DEPLOYMENT',
+      `must be cloud (Atlassian Cloud) or datacenter (Confluence Data Center or Server), got "${raw}"`,
+    );
+  }
+  return found;
+}
+
+/** Cloud ids are UUIDs (the `cloudId` of `{site}/_edge/tenant_info`). */
+function cloudIdOf(env: Env): string | null {
+  const raw = optional(env, 'CONFLUENCE_CLOUD_ID');
+  if (raw !== null && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(raw)) {
+    throw new ConfigError(
+      'CONFLUENCE_CLOUD_ID',
+      `must be the site's cloud id, a UUID (the "cloudId" of https://<site>.atlassian.net/_edge/tenant_info), got "${raw}"`,
+    );
+  }
+  return raw;
+}
+
+const DEFAULT_API_GATEWAY_URL = 'https://api.atlassian.com';
+
+function normaliseGatewayUrl(raw: string | null): string {
+  if (raw === null) return DEFAULT_API_GATEWAY_URL;
+  const url = httpUrl('CONFLUENCE_API_GATEWAY_URL', raw, DEFAULT_API_GATEWAY_URL);
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 
 function tokens(env: Env, name: string): ApiToken[] {
@@ -201,14 +261,36 @@ export function loadConfig(env: Env = process.env): Config {
     .filter((ref) => ref !== '');
   const cql = optional(env, 'RESTRICTED_INSTRUMENTS_CQL');
 
+  const deployment = deploymentOf(env);
   const confluenceUrlRaw = optional(env, 'CONFLUENCE_URL');
+  const confluenceUrl =
+    confluenceUrlRaw === null ? null : normaliseConfluenceUrl(confluenceUrlRaw, deployment);
   const username = optional(env, 'CONFLUENCE_USERNAME');
   const apiToken = readSecret(env, 'CONFLUENCE_API_TOKEN');
+  const scopedToken = boolean(env, 'CONFLUENCE_API_TOKEN_SCOPED', false);
+  const cloudId = cloudIdOf(env);
+  const apiGatewayUrl = normaliseGatewayUrl(optional(env, 'CONFLUENCE_API_GATEWAY_URL'));
+  if (deployment === 'datacenter') {
+    if (scopedToken) {
+      throw new ConfigError(
+        'CONFLUENCE_API_TOKEN_SCOPED',
+        'scoped API tokens exist only on Atlassian Cloud; with CONFLUENCE_DEPLOYMENT=datacenter unset it (use a personal access token, or a username and password)',
+      );
+    }
+    if (confluenceUrl !== null && isAtlassianCloudHost(confluenceUrl)) {
+      throw new ConfigError(
+        'CONFLUENCE_DEPLOYMENT',
+        `is datacenter, but CONFLUENCE_URL ${confluenceUrl} is an Atlassian Cloud site; unset CONFLUENCE_DEPLOYMENT (cloud), or point CONFLUENCE_URL at the Data Center base URL`,
+      );
+    }
+  }
   if (!useMockData) {
     if (confluenceUrlRaw === null) {
       throw new ConfigError(
         'CONFLUENCE_URL',
-        'is required (e.g. https://example.atlassian.net), or set USE_MOCK_DATA=true',
+        deployment === 'cloud'
+          ? 'is required (e.g. https://example.atlassian.net), or set USE_MOCK_DATA=true'
+          : 'is required: the Data Center base URL with any context path (e.g. https://wiki.example.com/confluence), or set USE_MOCK_DATA=true',
       );
     }
     if (pageRefs.length === 0 && cql === null) {
@@ -217,12 +299,21 @@ export function loadConfig(env: Env = process.env): Config {
         'is required: the link (or page id) of the restricted instruments page, or set RESTRICTED_INSTRUMENTS_CQL',
       );
     }
-    if (username === null)
+    if (username === null && scopedToken) {
+      throw new ConfigError(
+        'CONFLUENCE_USERNAME',
+        "is required with CONFLUENCE_API_TOKEN_SCOPED=true: the service account's e-mail (a scoped token goes as basic auth, e-mail and token)",
+      );
+    }
+    // Data Center without a username sends the token as a personal access token.
+    if (username === null && deployment === 'cloud')
       throw new ConfigError('CONFLUENCE_USERNAME', 'is required: the Atlassian account e-mail');
     if (apiToken === null) {
       throw new ConfigError(
         'CONFLUENCE_API_TOKEN',
-        'is required (or CONFLUENCE_API_TOKEN_FILE): an Atlassian API token',
+        deployment === 'cloud'
+          ? 'is required (or CONFLUENCE_API_TOKEN_FILE): an Atlassian API token'
+          : "is required (or CONFLUENCE_API_TOKEN_FILE): a Data Center personal access token, or CONFLUENCE_USERNAME's password",
       );
     }
   }
@@ -266,9 +357,13 @@ export function loadConfig(env: Env = process.env): Config {
   return Object.freeze({
     nodeEnv,
     confluence: Object.freeze({
-      url: confluenceUrlRaw === null ? null : normaliseConfluenceUrl(confluenceUrlRaw),
+      deployment,
+      url: confluenceUrl,
       username,
       apiToken,
+      scopedToken,
+      cloudId,
+      apiGatewayUrl,
     }),
     pageRefs: Object.freeze(pageRefs),
     pages: Object.freeze(pages),

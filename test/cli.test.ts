@@ -7,7 +7,12 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_PAGE_ID, DEMO_PAGE_STORAGE, DEMO_PAGE_TITLE } from '../src/dev/demo-page.ts';
-import { startFakeConfluence, type FakeConfluence } from '../src/dev/fake-confluence.ts';
+import {
+  FAKE_FLAVOURS,
+  startFakeConfluence,
+  type FakeConfluence,
+  type FakeFlavour,
+} from '../src/dev/fake-confluence.ts';
 import { startPipeline, type Pipeline } from './helpers/pipeline.ts';
 import { waitFor } from './helpers/wait.ts';
 
@@ -44,6 +49,35 @@ describe('cli parse', () => {
        <tr><td><p>AAPL US Equity</p></td><td><p>US0378331006</p></td><td><p>MNPI</p></td><td><p></p></td></tr></tbody></table>`,
     );
     await writeFile(join(dir, 'prose.xhtml'), '<p>No table here.</p>');
+    const counted = (count: number) =>
+      `<p>Instrument count: ${count}</p><table><tbody><tr><th><p>Ticker</p></th></tr><tr><td><p>AAPL</p></td></tr><tr><td><p>MSFT; NVDA</p></td></tr></tbody></table>`;
+    await writeFile(join(dir, 'holds.xhtml'), counted(3));
+    await writeFile(join(dir, 'fails.xhtml'), counted(4));
+  });
+
+  it('says whether the page checksum holds, so Compliance can check a page before publishing it', async () => {
+    const holds = await cli('parse', join(dir, 'holds.xhtml'));
+    expect(holds.code).toBe(0);
+    expect(holds.stdout.trim().split('\n').at(-1)).toBe(
+      'checksum: holds: the page says 3 ("Instrument count: 3" in a paragraph) and 3 instruments were read',
+    );
+    const fails = await cli('parse', join(dir, 'fails.xhtml'));
+    expect(fails.code).toBe(2);
+    expect(fails.stdout.trim().split('\n').at(-1)).toBe(
+      'checksum: DOES NOT HOLD: the page says 4 ("Instrument count: 4" in a paragraph) but 3 instruments were read; a sync would fail (ChecksumMismatch) and apply nothing',
+    );
+    const json = await cli('parse', join(dir, 'fails.xhtml'), '--json');
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stdout).checksum).toEqual({
+      expected: 4,
+      found: 3,
+      holds: false,
+      text: 'Instrument count: 4',
+      where: 'a paragraph',
+    });
+    const none = await cli('parse', join(dir, 'list.xhtml'));
+    expect(none.stdout).toContain('checksum: none (write "Instrument count: N" on the page');
+    expect(JSON.parse((await cli('parse', join(dir, 'list.xhtml'), '--json')).stdout).checksum).toBeNull();
   });
 
   it('prints the instruments, sorted, with contract fields and warnings, as JSON', async () => {
@@ -97,23 +131,35 @@ describe('cli parse', () => {
   });
 });
 
-describe('cli preview', () => {
+/** The token line of each flavour's answer to a wrong token (the variable names what to fix). */
+const WRONG_TOKEN: Record<FakeFlavour, (fake: FakeConfluence) => string> = {
+  cloud: (fake) =>
+    `get versions of pages 600001: Confluence rejected the credentials for user ${fake.username} (401): check CONFLUENCE_USERNAME and CONFLUENCE_API_TOKEN, and that the user can read the page`,
+  'cloud-scoped': (fake) =>
+    `get versions of pages 600001: Confluence rejected the credentials for user ${fake.username} (401): check CONFLUENCE_USERNAME and CONFLUENCE_API_TOKEN, and that the user can read the page`,
+  datacenter: () =>
+    'get versions of pages 600001: Confluence rejected the personal access token (401): check CONFLUENCE_API_TOKEN (a Data Center personal access token that has not expired or been revoked), and that the user can read the page',
+};
+
+describe.each(FAKE_FLAVOURS)('cli preview on %s', (flavour) => {
   let fake: FakeConfluence;
   let env: Record<string, string>;
   beforeAll(async () => {
-    fake = await startFakeConfluence();
+    fake = await startFakeConfluence({ flavour });
     fake.putPage({
       id: '600001',
       title: 'Restricted Instruments',
       storage:
         '<table><tbody><tr><th>Ticker</th><th>Type</th></tr><tr><td>TSLA</td><td>Sell only</td></tr><tr><td>IBM</td><td>Perhaps</td></tr></tbody></table>',
     });
-    env = {
-      CONFLUENCE_URL: fake.url,
-      CONFLUENCE_USERNAME: fake.username,
-      CONFLUENCE_API_TOKEN: fake.apiToken,
-      RESTRICTED_INSTRUMENTS_PAGE_URL: fake.tinyLink('600001'),
-    };
+    env = { ...fake.env, RESTRICTED_INSTRUMENTS_PAGE_URL: fake.tinyLink('600001') };
+    if (flavour === 'datacenter') {
+      // A mounted secret, as Data Center deployments often hold their PAT.
+      const dir = await mkdtemp(join(tmpdir(), 'rls-cli-'));
+      await writeFile(join(dir, 'confluence_token'), `${fake.apiToken}\n`);
+      const { CONFLUENCE_API_TOKEN: _inline, ...rest } = env;
+      env = { ...rest, CONFLUENCE_API_TOKEN_FILE: join(dir, 'confluence_token') };
+    }
   });
   afterAll(() => fake.close());
 
@@ -137,53 +183,86 @@ describe('cli preview', () => {
   });
 
   it('says in one line what failed and what to do, never showing the token', async () => {
+    const { CONFLUENCE_API_TOKEN_FILE: _file, ...inline } = env;
     const { code, stdout, stderr } = await cliWithEnv(
-      { ...env, CONFLUENCE_API_TOKEN: 'a-wrong-token-1234' },
+      { ...inline, CONFLUENCE_API_TOKEN: 'a-wrong-token-1234' },
       'preview',
       '--json',
     );
     expect(code).toBe(1);
     expect(stdout).toBe('');
-    expect(stderr.trim().split('\n')).toEqual([
-      `get versions of pages 600001: Confluence rejected the credentials for user ${fake.username} (401): check CONFLUENCE_USERNAME and CONFLUENCE_API_TOKEN, and that the user can read the page`,
-    ]);
+    expect(stderr.trim().split('\n')).toEqual([WRONG_TOKEN[flavour](fake)]);
     expect(stderr).not.toContain('a-wrong-token-1234');
   });
 
-  it("rides out Confluence's rate limit as the sync does: each wait its Retry-After, announced", async () => {
-    fake.fail({ status: 429, headers: { 'retry-after': '1' }, times: 2, pathIncludes: '/api/v2/pages' });
-    const started = Date.now();
-    const { code, stdout, stderr } = await cliWithEnv(env, 'preview', '--json');
-    expect(code).toBe(0);
-    expect(JSON.parse(stdout).instruments).toHaveLength(2);
-    expect(stderr.trim().split('\n')).toEqual([
-      'get versions of pages 600001: Confluence is rate limiting requests (429, retry after 1 s); waiting 1 s, then trying again (wait 1 of 3)',
-      'get versions of pages 600001: Confluence is rate limiting requests (429, retry after 1 s); waiting 1 s, then trying again (wait 2 of 3)',
-    ]);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
-  });
+  // The checksum is read from the page body, the same on every flavour: once is enough.
+  if (flavour === 'cloud')
+    it('shows the list with why a sync would refuse it when the page checksum does not hold', async () => {
+      const storage = fake.page('600001')!.storage;
+      fake.putPage({
+        id: '600001',
+        title: 'Restricted Instruments',
+        storage: `<p>Expected count = 5</p>${storage}`,
+      });
+      try {
+        const { code, stdout } = await cliWithEnv(env, 'preview', '--json');
+        expect(code).toBe(2);
+        const body = JSON.parse(stdout);
+        expect(body.instruments).toHaveLength(2);
+        expect(body.checksums).toEqual([
+          expect.objectContaining({ page_id: '600001', expected: 5, found: 2, holds: false }),
+        ]);
+        expect(body.error).toEqual({
+          code: 'checksum_mismatch',
+          message: expect.stringContaining('says it lists 5 instruments'),
+        });
+        const text = await cliWithEnv(env, 'preview');
+        expect(text.code).toBe(2);
+        expect(text.stdout).toContain('page 600001: checksum: DOES NOT HOLD: the page says 5');
+      } finally {
+        fake.putPage({ id: '600001', title: 'Restricted Instruments', storage });
+      }
+    });
 
-  it('gives up after three waits, in one line', async () => {
-    fake.fail({ status: 429, headers: { 'retry-after': '1' }, times: 4, pathIncludes: '/api/v2/pages' });
-    const { code, stdout, stderr } = await cliWithEnv(env, 'preview', '--json');
-    expect(code).toBe(1);
-    expect(stdout).toBe('');
-    const lines = stderr.trim().split('\n');
-    expect(lines).toHaveLength(4);
-    expect(lines[2]).toContain('(wait 3 of 3)');
-    expect(lines[3]).toBe(
-      'get versions of pages 600001: Confluence is rate limiting requests (429, retry after 1 s)',
-    );
-  });
+  // Data Center says more with its 429 (its rate limiter's state); the gateway says what Cloud says.
+  if (flavour !== 'cloud-scoped')
+    it("rides out Confluence's rate limit as the sync does: each wait its Retry-After, announced", async () => {
+      fake.fail({ status: 429, headers: { 'retry-after': '1' }, times: 2, kind: ['versions', 'page'] });
+      const started = Date.now();
+      const { code, stdout, stderr } = await cliWithEnv(env, 'preview', '--json');
+      expect(code).toBe(0);
+      expect(JSON.parse(stdout).instruments).toHaveLength(2);
+      const detail = flavour === 'datacenter' ? ': 0 of 20 requests left, 10 more every 1 s' : '';
+      expect(stderr.trim().split('\n')).toEqual([
+        `get versions of pages 600001: Confluence is rate limiting requests (429, retry after 1 s)${detail}; waiting 1 s, then trying again (wait 1 of 3)`,
+        `get versions of pages 600001: Confluence is rate limiting requests (429, retry after 1 s)${detail}; waiting 1 s, then trying again (wait 2 of 3)`,
+      ]);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
+    });
 
-  it('names the variable of a configuration error', async () => {
-    const { code, stderr } = await cliWithEnv(
-      { ...env, RESTRICTED_INSTRUMENTS_PAGE_URL: 'the list' },
-      'preview',
-    );
-    expect(code).toBe(1);
-    expect(stderr).toMatch(/^configuration error: RESTRICTED_INSTRUMENTS_PAGE_URL: /);
-  });
+  if (flavour === 'cloud') {
+    it('gives up after three waits, in one line', async () => {
+      fake.fail({ status: 429, headers: { 'retry-after': '1' }, times: 4, kind: ['versions', 'page'] });
+      const { code, stdout, stderr } = await cliWithEnv(env, 'preview', '--json');
+      expect(code).toBe(1);
+      expect(stdout).toBe('');
+      const lines = stderr.trim().split('\n');
+      expect(lines).toHaveLength(4);
+      expect(lines[2]).toContain('(wait 3 of 3)');
+      expect(lines[3]).toBe(
+        'get versions of pages 600001: Confluence is rate limiting requests (429, retry after 1 s)',
+      );
+    });
+
+    it('names the variable of a configuration error', async () => {
+      const { code, stderr } = await cliWithEnv(
+        { ...env, RESTRICTED_INSTRUMENTS_PAGE_URL: 'the list' },
+        'preview',
+      );
+      expect(code).toBe(1);
+      expect(stderr).toMatch(/^configuration error: RESTRICTED_INSTRUMENTS_PAGE_URL: /);
+    });
+  }
 });
 
 /** A port nothing listens on: taken from the OS, then released. */

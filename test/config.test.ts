@@ -12,6 +12,22 @@ const base = {
     'https://example.atlassian.net/wiki/spaces/COMP/pages/123456/Restricted+List',
 };
 
+/** Data Center with basic auth; without CONFLUENCE_USERNAME the token is a personal access token. */
+const datacenter = {
+  CONFLUENCE_DEPLOYMENT: 'datacenter',
+  CONFLUENCE_URL: 'https://wiki.example.com/confluence/',
+  CONFLUENCE_USERNAME: 'compliance-bot',
+  CONFLUENCE_API_TOKEN: 'password-value-123',
+  RESTRICTED_INSTRUMENTS_PAGE_URL: 'https://wiki.example.com/confluence/pages/viewpage.action?pageId=123456',
+};
+
+/** A token file as a secrets mount provides it, with a trailing newline. */
+function tokenFile(): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'rls-config-')), 'token');
+  writeFileSync(file, 'secret-from-file\n');
+  return file;
+}
+
 function errorOf(env: Record<string, string>): ConfigError {
   try {
     loadConfig(env);
@@ -74,9 +90,7 @@ describe('loadConfig', () => {
   });
 
   it('reads the token from CONFLUENCE_API_TOKEN_FILE and never puts it in an error', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'rls-config-'));
-    const file = join(dir, 'token');
-    writeFileSync(file, 'secret-from-file\n');
+    const file = tokenFile();
     const { CONFLUENCE_API_TOKEN: _omit, ...rest } = base;
     expect(loadConfig({ ...rest, CONFLUENCE_API_TOKEN_FILE: file }).confluence.apiToken).toBe(
       'secret-from-file',
@@ -84,6 +98,23 @@ describe('loadConfig', () => {
     const error = errorOf({ ...base, CONFLUENCE_API_TOKEN_FILE: file });
     expect(error.message).not.toContain('token-value-123');
     expect(error.message).not.toContain('secret-from-file');
+  });
+
+  it('reads CONFLUENCE_API_TOKEN_FILE on every flavour', () => {
+    const file = tokenFile();
+    const { CONFLUENCE_API_TOKEN: _omit, ...rest } = base;
+    const flavours = [
+      rest,
+      { ...rest, CONFLUENCE_API_TOKEN_SCOPED: 'true' },
+      { ...datacenter, CONFLUENCE_USERNAME: '' },
+      datacenter,
+    ];
+    for (const env of flavours) {
+      const { CONFLUENCE_API_TOKEN: _token, ...withoutToken } = env as Record<string, string>;
+      expect(loadConfig({ ...withoutToken, CONFLUENCE_API_TOKEN_FILE: file }).confluence.apiToken).toBe(
+        'secret-from-file',
+      );
+    }
   });
 
   it('needs no Confluence settings with USE_MOCK_DATA', () => {
@@ -104,6 +135,92 @@ describe('loadConfig', () => {
     expect(loadConfig(withTokens).adminTokens).toEqual([{ name: 'alice', token: 'a'.repeat(32) }]);
     const { DATABASE_URL: _db, ...noDb } = withTokens;
     expect(errorOf(noDb).variable).toBe('DATABASE_URL');
+  });
+});
+
+describe('loadConfig: Confluence flavours', () => {
+  it('defaults to Cloud with a classic token through the site', () => {
+    expect(loadConfig(base).confluence).toEqual({
+      deployment: 'cloud',
+      url: 'https://example.atlassian.net',
+      username: 'bot@example.com',
+      apiToken: 'token-value-123',
+      scopedToken: false,
+      cloudId: null,
+      apiGatewayUrl: 'https://api.atlassian.com',
+    });
+  });
+
+  it('reads a scoped token, with the cloud id set or left to be discovered', () => {
+    const scoped = loadConfig({ ...base, CONFLUENCE_API_TOKEN_SCOPED: 'true' }).confluence;
+    expect(scoped).toMatchObject({ scopedToken: true, cloudId: null, url: 'https://example.atlassian.net' });
+    const cloudId = '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
+    const pinned = loadConfig({
+      ...base,
+      CONFLUENCE_API_TOKEN_SCOPED: 'true',
+      CONFLUENCE_CLOUD_ID: cloudId,
+      CONFLUENCE_API_GATEWAY_URL: 'http://127.0.0.1:8080/',
+    }).confluence;
+    expect(pinned).toMatchObject({ cloudId, apiGatewayUrl: 'http://127.0.0.1:8080' });
+  });
+
+  it('keeps the Data Center context path, even one named /wiki', () => {
+    expect(loadConfig(datacenter).confluence).toMatchObject({
+      deployment: 'datacenter',
+      url: 'https://wiki.example.com/confluence',
+      username: 'compliance-bot',
+    });
+    expect(
+      loadConfig({ ...datacenter, CONFLUENCE_URL: 'https://intranet.example.com/wiki/' }).confluence.url,
+    ).toBe('https://intranet.example.com/wiki');
+  });
+
+  it('takes a Data Center personal access token without a username', () => {
+    const { CONFLUENCE_USERNAME: _omit, ...pat } = datacenter;
+    expect(loadConfig(pat).confluence).toMatchObject({ username: null, apiToken: 'password-value-123' });
+  });
+
+  it.each([
+    [
+      { ...datacenter, CONFLUENCE_DEPLOYMENT: 'server-9' },
+      'CONFLUENCE_DEPLOYMENT',
+      /must be cloud .* or datacenter/,
+    ],
+    [
+      { ...datacenter, CONFLUENCE_URL: 'https://example.atlassian.net/wiki' },
+      'CONFLUENCE_DEPLOYMENT',
+      /is datacenter, but CONFLUENCE_URL https:\/\/example\.atlassian\.net\/wiki is an Atlassian Cloud site/,
+    ],
+    [
+      { ...datacenter, CONFLUENCE_API_TOKEN_SCOPED: 'true' },
+      'CONFLUENCE_API_TOKEN_SCOPED',
+      /only on Atlassian Cloud/,
+    ],
+    [
+      { ...base, CONFLUENCE_API_TOKEN_SCOPED: 'true', CONFLUENCE_USERNAME: '' },
+      'CONFLUENCE_USERNAME',
+      /is required with CONFLUENCE_API_TOKEN_SCOPED=true/,
+    ],
+    [{ ...base, CONFLUENCE_API_TOKEN_SCOPED: 'perhaps' }, 'CONFLUENCE_API_TOKEN_SCOPED', /true or false/],
+    [
+      { ...base, CONFLUENCE_API_GATEWAY_URL: 'api.atlassian.com' },
+      'CONFLUENCE_API_GATEWAY_URL',
+      /not a valid URL/,
+    ],
+    [{ ...base, CONFLUENCE_API_GATEWAY_URL: 'ftp://gateway' }, 'CONFLUENCE_API_GATEWAY_URL', /http\(s\) URL/],
+    [{ ...base, CONFLUENCE_CLOUD_ID: 'my-site' }, 'CONFLUENCE_CLOUD_ID', /a UUID/],
+    [{ ...datacenter, CONFLUENCE_API_TOKEN: '' }, 'CONFLUENCE_API_TOKEN', /personal access token/],
+    [
+      { ...datacenter, CONFLUENCE_URL: 'wiki.example.com' },
+      'CONFLUENCE_URL',
+      /wiki\.example\.com\/confluence/,
+    ],
+  ])('rejects %o with one line naming %s', (env, variable, message) => {
+    const error = errorOf(env);
+    expect(error.variable).toBe(variable);
+    expect(error.message.startsWith(`${variable}: `)).toBe(true);
+    expect(error.message).toMatch(message);
+    expect(error.message).not.toContain('\n');
   });
 });
 

@@ -161,7 +161,9 @@ export async function syncRestrictedList(input: SyncWorkflowInput): Promise<Sync
     setStage(`${fetched.summary}; parsing`);
     const parsed = await step(parseSummary(fetched.pages)).parsePages(run);
     setStage(`${parsed.summary}; comparing with the cached list`);
-    const diff = await step(compareSummary(parsed.instrumentCount, baseline.listVersion)).diffList(run);
+    const diff = await step(
+      compareSummary(parsed.instrumentCount, baseline.listVersion, parsed.warningCount),
+    ).diffList(run);
     log.info(diff.summary);
 
     let approvedBy: string | null = null;

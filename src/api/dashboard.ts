@@ -202,6 +202,8 @@ export function createDashboard(deps: DashboardDeps) {
           throw error;
         }),
       ]);
+      // What the latest run read besides the list: its warnings and the pages' own counts.
+      const latest = runs[0] ? await views.runDetail(runs[0].workflow_id).catch(() => null) : null;
       send(
         res,
         200,
@@ -215,6 +217,7 @@ export function createDashboard(deps: DashboardDeps) {
           query,
           maxRows: MAX_ROWS,
           runs,
+          latest,
           changes,
           staleAfterMinutes: config.staleAfterMinutes,
         }),

@@ -113,6 +113,19 @@ export const ROUTES: readonly Route[] = [
     handler: async ({ query }, { views }) => ({ status: 200, body: { runs: await views.runs(query.limit) } }),
   }),
   json({
+    method: 'get',
+    path: '/v1/sync/runs/{workflow_id}',
+    summary: 'One run (its latest run of that workflow id) with its parse warnings and page checksums',
+    access: 'read',
+    params: s.workflowParamsSchema,
+    responses: { 200: { description: 'the run', schema: s.runDetailSchema } },
+    errors: { 404: 'no such run' },
+    handler: async ({ params }, { views }) => ({
+      status: 200,
+      body: await views.runDetail(params.workflow_id),
+    }),
+  }),
+  json({
     method: 'post',
     path: '/v1/sync',
     summary: 'Start a sync now (or get the one in progress); wait=true answers with the finished run',

@@ -125,6 +125,33 @@ export const runSchema = z.object({
 
 export const runsSchema = z.object({ runs: z.array(runSchema) });
 
+export const warningSchema = z.object({
+  page: z.string().nullable().meta({ description: 'page id (or label) the warning is about' }),
+  table: z.number().int().nullable().meta({ description: '1-based, among all tables of the page' }),
+  row: z.number().int().nullable().meta({ description: '1-based row of that table, header rows counted' }),
+  column: z.string().nullable().meta({ description: 'the column header as written' }),
+  problem: z.string(),
+  raw: z.string().nullable().meta({ description: 'the offending cell text' }),
+  code: z.string().nullable().meta({ description: 'the kind of problem, e.g. invalid_isin' }),
+});
+
+export const runDetailSchema = z.object({
+  run: runSchema,
+  warnings: z.array(warningSchema).meta({ description: "the run's parse warnings, in page order" }),
+  checksums: z
+    .array(
+      z.object({
+        page_id: z.string(),
+        expected: z.number().int(),
+        found: z.number().int(),
+        holds: z.boolean(),
+        text: z.string(),
+        where: z.string(),
+      }),
+    )
+    .meta({ description: "each page's own instrument count (its checksum) and what was read" }),
+});
+
 export const statusSchema = z.object({
   status: z.enum(['ok', 'failed', 'awaiting_approval', 'running', 'never']),
   last_attempt_at: instant.nullable(),
@@ -139,10 +166,11 @@ export const statusSchema = z.object({
       attempt: z
         .number()
         .int()
-        .nullable()
+        .optional()
         .meta({ description: 'while a step is retried: the attempt Temporal runs next' }),
       next_retry_at: instant
         .nullable()
+        .optional()
         .meta({ description: 'while a step is retried: when its next attempt starts' }),
     })
     .nullable()
@@ -187,20 +215,17 @@ export const readinessSchema = z.object({
 });
 
 // What the API answers, as its clients (the CLI, the dashboard) and the views that build it see it.
-export type ErrorAnswer = z.infer<typeof errorSchema>;
 export type CheckMatch = z.infer<typeof matchSchema>;
 export type CheckAnswer = z.infer<typeof checkResultSchema>;
-export type BatchCheckAnswer = z.infer<typeof batchCheckResultSchema>;
 export type ListedInstrument = z.infer<typeof instrumentSchema>;
 export type ListAnswer = z.infer<typeof listSchema>;
 export type ListChange = z.infer<typeof changeSchema>;
-export type ChangesAnswer = z.infer<typeof changesSchema>;
 export type RunAnswer = z.infer<typeof runSchema>;
 export type RunsAnswer = z.infer<typeof runsSchema>;
+export type RunDetailAnswer = z.infer<typeof runDetailSchema>;
 export type StatusAnswer = z.infer<typeof statusSchema>;
 export type TriggerAnswer = z.infer<typeof triggeredSchema>;
 export type DecisionAnswer = z.infer<typeof decisionSchema>;
-export type HealthAnswer = z.infer<typeof healthSchema>;
 export type ReadinessAnswer = z.infer<typeof readinessSchema>;
 
 // Requests.

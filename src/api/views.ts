@@ -15,6 +15,7 @@ import type {
   ListedInstrument,
   ReadinessAnswer,
   RunAnswer,
+  RunDetailAnswer,
   StatusAnswer,
 } from './schemas.ts';
 import { closedRunFailure, type TriggeredRun } from '../temporal/run-start.ts';
@@ -249,8 +250,6 @@ export function createViews(deps: ViewDeps) {
             ? {
                 code: latest?.error_code ?? null,
                 message: latest?.error ?? null,
-                attempt: null,
-                next_retry_at: null,
               }
             : retrying !== null
               ? {
@@ -263,6 +262,26 @@ export function createViews(deps: ViewDeps) {
         pages: lastSuccess?.pages ?? [],
         ...(latest && status !== 'ok' && status !== 'never' ? { current_run: presentRun(latest) } : {}),
         watch,
+      };
+    },
+
+    /** One run (the latest of that workflow id) with its parse warnings and page checksums. */
+    async runDetail(workflowId: string): Promise<RunDetailAnswer> {
+      const [row] = await runs.byWorkflowId(workflowId);
+      if (!row) throw new NotFoundError('run_not_found', `no sync run has workflow id ${workflowId}`);
+      const { run } = await reconcile(row);
+      return {
+        run: presentRun(run),
+        warnings: run.warnings.map((w) => ({
+          page: w.page,
+          table: w.table,
+          row: w.row,
+          column: w.column,
+          problem: w.problem,
+          raw: w.raw,
+          code: w.code ?? null,
+        })),
+        checksums: run.checksums.map(({ pageId, ...checksum }) => ({ page_id: pageId, ...checksum })),
       };
     },
 

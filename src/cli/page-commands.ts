@@ -7,13 +7,14 @@ import { ConfluenceError, ConfluenceRateLimitError } from '../confluence/client.
 import { parseRestrictedList } from '../parser/index.ts';
 import {
   COMPARED_FIELDS,
+  type PageChecksum,
   type ParsedInstrument,
   type ParseWarning,
   type StoredPage,
 } from '../domain/index.ts';
 import { readList } from '../sync/read-list.ts';
 import { createListSource, type ListSource } from '../sync/sources.ts';
-import { usage } from './usage.ts';
+import { EXIT, usage } from './usage.ts';
 
 function formatTable(instruments: ParsedInstrument[]): string {
   const columns = COMPARED_FIELDS;
@@ -37,6 +38,16 @@ function formatWarning(warning: ParseWarning): string {
     warning.column === null ? null : `column "${warning.column}"`,
   ].filter(Boolean);
   return `  - ${where.length ? `${where.join(', ')}: ` : ''}${warning.problem}${warning.raw ? ` ("${warning.raw}")` : ''}`;
+}
+
+/** What the checksum says, in words Compliance acts on before publishing the page. */
+export function describeChecksum(checksum: PageChecksum | null | undefined): string {
+  if (!checksum)
+    return 'checksum: none (write "Instrument count: N" on the page, outside the list table, so that a misread or deleted row fails the sync)';
+  const stated = `"${checksum.text}" in ${checksum.where}`;
+  return checksum.holds
+    ? `checksum: holds: the page says ${checksum.expected} (${stated}) and ${checksum.found} instruments were read`
+    : `checksum: DOES NOT HOLD: the page says ${checksum.expected} (${stated}) but ${checksum.found} ${checksum.found === 1 ? 'instrument was' : 'instruments were'} read; a sync would fail (ChecksumMismatch) and apply nothing`;
 }
 
 function writeList(instruments: ParsedInstrument[], warnings: ParseWarning[]): void {
@@ -67,12 +78,15 @@ export async function parseCommand(args: string[]): Promise<number> {
     return 1;
   }
   const result = parseRestrictedList({ pageId: basename(file), storage });
+  // A page whose checksum does not hold would fail the sync, as a page without a list table would.
+  const exit = result.ok && result.checksum?.holds === false ? EXIT.unusable : EXIT.ok;
   if (values.json) {
     if (result.ok) {
+      const { instruments, warnings, checksum } = result;
       process.stdout.write(
-        `${JSON.stringify({ instruments: result.instruments, warnings: result.warnings }, null, 2)}\n`,
+        `${JSON.stringify({ instruments, warnings, checksum: checksum ?? null }, null, 2)}\n`,
       );
-      return 0;
+      return exit;
     }
     process.stdout.write(`${JSON.stringify({ error: result.error })}\n`);
     if (result.warnings.length)
@@ -86,7 +100,8 @@ export async function parseCommand(args: string[]): Promise<number> {
     return 2;
   }
   writeList(result.instruments, result.warnings);
-  return 0;
+  process.stdout.write(`${describeChecksum(result.checksum)}\n`);
+  return exit;
 }
 
 /** As the workflow does, a 429 is waited out (its Retry-After) a few times before giving up. */
@@ -129,25 +144,44 @@ export async function previewCommand(args: string[]): Promise<number> {
   }
   const result = readList(pages);
   const pageRefs = pages.map(({ id, title, version, url }) => ({ id, title, version, url }));
-  if (!result.ok) {
+  const checksums = result.checksums.map(({ pageId, ...checksum }) => ({ page_id: pageId, ...checksum }));
+  if (!result.ok && result.instruments === undefined) {
     if (values.json)
       process.stdout.write(
         `${JSON.stringify({ error: { code: 'parse_error', message: result.message } })}\n`,
       );
     else process.stderr.write(`${result.message}\n`);
-    return 2;
+    return EXIT.unusable;
   }
-  const instruments = result.instruments.map(({ source_page_id: _page, ...instrument }) => instrument);
+  // A mismatched checksum: the list is shown, with why a sync would refuse it.
+  const exit = result.ok ? EXIT.ok : EXIT.unusable;
+  const instruments = (result.instruments ?? []).map(
+    ({ source_page_id: _page, ...instrument }) => instrument,
+  );
   if (values.json) {
     process.stdout.write(
-      `${JSON.stringify({ pages: pageRefs, instruments, warnings: result.warnings }, null, 2)}\n`,
+      `${JSON.stringify(
+        {
+          pages: pageRefs,
+          instruments,
+          warnings: result.warnings,
+          checksums,
+          ...(result.ok ? {} : { error: { code: 'checksum_mismatch', message: result.message } }),
+        },
+        null,
+        2,
+      )}\n`,
     );
-    return 0;
+    return exit;
   }
   process.stdout.write(
     pageRefs.map((p) => `page ${p.id} "${p.title}" v${p.version}${p.url ? ` ${p.url}` : ''}`).join('\n') +
       '\n\n',
   );
   writeList(instruments, result.warnings);
-  return 0;
+  for (const page of pages) {
+    const checksum = result.checksums.find((c) => c.pageId === page.id);
+    process.stdout.write(`page ${page.id}: ${describeChecksum(checksum)}\n`);
+  }
+  return exit;
 }

@@ -20,8 +20,9 @@ status, check, sync, approve and reject call the API at RLS_API_URL (default htt
 PORT 3000) with the bearer token in RLS_API_TOKEN, or in the file named by RLS_API_TOKEN_FILE.
 --json prints the API's JSON as it is.
 
-exit codes: 0 done (check: not restricted), 1 failure or the service cannot answer, 2 the page has
-no list table, 3 check: restricted, 4 sync --wait: held for approval, 64 usage
+exit codes: 0 done (check: not restricted), 1 failure or the service cannot answer, 2 a sync would
+fail on the page (no list table, or its instrument count does not hold), 3 check: restricted,
+4 sync --wait: held for approval, 64 usage
 `;
 
 /** A usage error: the reason, then the usage text, on stderr. */

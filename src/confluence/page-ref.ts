@@ -51,7 +51,14 @@ export function parsePageRef(ref: string): PageRef {
   const pageId = url.searchParams.get('pageId');
   if (/\/pages\/viewpage\.action$/.test(path)) {
     if (pageId !== null && /^\d+$/.test(pageId)) return { kind: 'id', id: pageId };
-    throw new PageRefError(ref, 'viewpage.action link without a numeric pageId parameter');
+    // Data Center also links a page by space and title (URLSearchParams has decoded `+` already).
+    const spaceKey = url.searchParams.get('spaceKey');
+    const title = url.searchParams.get('title');
+    if (pageId === null && spaceKey && title) return { kind: 'title', spaceKey, title };
+    throw new PageRefError(
+      ref,
+      'viewpage.action link without a numeric pageId (or spaceKey and title) parameter',
+    );
   }
 
   const spacesPage = /\/spaces\/[^/]+\/pages\/(?:edit-v2\/)?(\d+)(?:\/|$)/.exec(path);
@@ -72,6 +79,6 @@ export function parsePageRef(ref: string): PageRef {
 
   throw new PageRefError(
     ref,
-    'expected …/wiki/spaces/KEY/pages/ID/Title, …/pages/viewpage.action?pageId=ID, …/wiki/x/CODE, …/display/KEY/Title or a bare page id',
+    'expected …/wiki/spaces/KEY/pages/ID/Title, …/pages/viewpage.action?pageId=ID, …/wiki/x/CODE, …/display/KEY/Title or a bare page id (on Data Center without /wiki)',
   );
 }

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { RUN_STATUSES, type AppliedState, type RunStatus, type SyncRun } from '../domain/index.ts';
+import { failedRunColumns, succeededRunColumns } from '../stores/run-columns.ts';
 import type { RunStore } from '../stores/types.ts';
 
 export type Db = Knex | Knex.Transaction;
@@ -71,10 +72,10 @@ export function createRunStore(db: Db): RunStore {
       return row?.max ?? null;
     },
 
-    async saveWarnings(runId, warnings) {
+    async saveParseOutcome(runId, outcome) {
       await db('sync_runs')
         .where({ id: runId })
-        .update({ warnings: JSON.stringify(warnings) });
+        .update({ warnings: JSON.stringify(outcome.warnings), checksums: JSON.stringify(outcome.checksums) });
     },
 
     async markAwaitingApproval(runId, reason) {
@@ -87,39 +88,11 @@ export function createRunStore(db: Db): RunStore {
       await db('sync_runs')
         .where({ id: runId })
         .whereNot({ status: 'succeeded' })
-        .update({
-          status: 'failed',
-          error_code: failure.code,
-          error: failure.message,
-          finished_at: db.fn.now(),
-          ...(failure.decision
-            ? {
-                decision: failure.decision.decision,
-                decided_by: failure.decision.by,
-                decided_at: db.fn.now(),
-              }
-            : {}),
-        });
+        .update(failedRunColumns(failure, db.fn.now()));
     },
 
     async markSucceeded(runId, result) {
-      await db('sync_runs')
-        .where({ id: runId })
-        .update({
-          ...(result.approvedBy === null
-            ? {}
-            : { decision: 'approved', decided_by: result.approvedBy, decided_at: result.appliedAt }),
-          status: 'succeeded',
-          finished_at: result.appliedAt,
-          added: result.added,
-          removed: result.removed,
-          modified: result.modified,
-          unchanged: result.unchanged,
-          list_version: result.listVersion,
-          instrument_count: result.instrumentCount,
-          error_code: null,
-          error: null,
-        });
+      await db('sync_runs').where({ id: runId }).update(succeededRunColumns(result));
     },
   };
 }

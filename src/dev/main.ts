@@ -3,7 +3,7 @@ import { ConfigError, loadConfig, loadDotEnv } from '../config.ts';
 import { openDatabase, PROJECT_ROOT } from '../db/database.ts';
 import { freePort } from './free-port.ts';
 import { DEMO_PAGE_ID, DEMO_PAGE_STORAGE, DEMO_PAGE_TITLE } from './demo-page.ts';
-import { startFakeConfluence, type FakeConfluence } from './fake-confluence.ts';
+import { startFakeConfluence, type FakeConfluence, type FakeFlavour } from './fake-confluence.ts';
 import { createLogger } from '../logger.ts';
 import { startService } from '../service.ts';
 import type { syncRestrictedList } from '../../workflows/index.ts';
@@ -59,16 +59,18 @@ try {
 
   let confluence: FakeConfluence | null = null;
   if (!env.CONFLUENCE_URL && env.USE_MOCK_DATA !== 'true') {
-    confluence = await startFakeConfluence();
+    // The fake answers as the flavour asked for: CONFLUENCE_DEPLOYMENT=datacenter, or a scoped token.
+    const flavour: FakeFlavour =
+      env.CONFLUENCE_DEPLOYMENT?.trim().toLowerCase() === 'datacenter'
+        ? 'datacenter'
+        : env.CONFLUENCE_API_TOKEN_SCOPED?.trim().toLowerCase() === 'true'
+          ? 'cloud-scoped'
+          : 'cloud';
+    confluence = await startFakeConfluence({ flavour });
     cleanups.push(() => confluence!.close());
     confluence.putPage({ id: DEMO_PAGE_ID, title: DEMO_PAGE_TITLE, storage: DEMO_PAGE_STORAGE });
-    Object.assign(env, {
-      CONFLUENCE_URL: confluence.url,
-      CONFLUENCE_USERNAME: confluence.username,
-      CONFLUENCE_API_TOKEN: confluence.apiToken,
-      RESTRICTED_INSTRUMENTS_PAGE_URL: confluence.pageUrl(DEMO_PAGE_ID),
-    });
-    progress(`confluence: fake server with the demo page at ${confluence.pageUrl(DEMO_PAGE_ID)}`);
+    Object.assign(env, confluence.env, { RESTRICTED_INSTRUMENTS_PAGE_URL: confluence.pageUrl(DEMO_PAGE_ID) });
+    progress(`confluence: fake ${flavour} server with the demo page at ${confluence.pageUrl(DEMO_PAGE_ID)}`);
   }
 
   const config = loadConfig(env);

@@ -33,3 +33,24 @@ export interface PageEditor {
   /** When that version was saved in Confluence (ISO 8601). */
   editedAt: string | null;
 }
+
+/**
+ * A page's own statement of how many instruments it lists (contract, "Page checksum"), and what
+ * the parse found: a mismatch fails the sync rather than let a misread row lift a restriction.
+ */
+export interface PageChecksum {
+  /** N, as Compliance wrote it. */
+  expected: number;
+  /** The distinct instruments the page yields on its own. */
+  found: number;
+  holds: boolean;
+  /** The statement as written, e.g. "Instrument count: 42". */
+  text: string;
+  /** Where it stands, in words: "a paragraph", "a heading", "a cell of table 2", "the Page Properties". */
+  where: string;
+}
+
+/** A page's checksum as a run read it. */
+export interface PageChecksumReading extends PageChecksum {
+  pageId: string;
+}

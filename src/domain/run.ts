@@ -1,6 +1,6 @@
 import type { DecisionOutcome } from './decision.ts';
 import type { ParseWarning } from './warning.ts';
-import type { PageVersionRef } from './page.ts';
+import type { PageChecksumReading, PageVersionRef } from './page.ts';
 
 /** A sync run's state as Postgres records it. */
 export const RUN_STATUSES = ['running', 'awaiting_approval', 'succeeded', 'failed'] as const;
@@ -34,6 +34,8 @@ export interface SyncRun {
   list_version: number | null;
   pages: PageVersionRef[];
   warnings: ParseWarning[];
+  /** Each page's own instrument count and what the run read. */
+  checksums: PageChecksumReading[];
   error_code: string | null;
   error: string | null;
   requested_by: string | null;

@@ -15,6 +15,7 @@ export const PARSE_WARNING_CODES = [
   'row_without_identifier',
   'duplicate_instrument',
   'ticker_sharing_isin',
+  'checksum_unreadable',
 ] as const;
 export type ParseWarningCode = (typeof PARSE_WARNING_CODES)[number];
 

@@ -4,12 +4,11 @@
  */
 import { mergeSourced, type MergedList } from './merge.ts';
 import { readPage } from './page.ts';
-export { inspectTables, type InspectedTable } from './page.ts';
+export { inspectTables } from './page.ts';
 import type { PageSource, ParsedInstrument, ParseResult } from './types.ts';
 
 export type * from './types.ts';
-export { PARSE_WARNING_CODES, RESTRICTION_TYPES } from './types.ts';
-export { fieldForColumn, isChangeLogColumn, type Field } from './columns.ts';
+export { fieldForColumn, isChangeLogColumn } from './columns.ts';
 export { compareInstruments } from './merge.ts';
 export {
   isinCheckDigit,

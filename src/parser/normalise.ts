@@ -22,6 +22,7 @@ export function normaliseText(raw: string): string {
 }
 
 const PARENTHESISED = /\([^()]*\)/g;
+const LOWER_WORDS = /^[a-z0-9 ]*$/;
 const NOT_LETTER_OR_DIGIT = /[^\p{L}\p{Nd}]+/gu;
 
 function lettersAndDigitsOnly(text: string): string {
@@ -39,6 +40,12 @@ function lowerCased(raw: string): string {
  * that is not a letter or digit a space, whitespace collapsed. `Comment(s)` → `comment`.
  */
 export function normaliseColumnName(raw: string): string {
+  // Fast path, the same result: tidy ASCII lower-cases to tidy ASCII, which NFC leaves alone, and
+  // without parentheses or punctuation nothing else changes.
+  if (TIDY_ASCII.test(raw)) {
+    const lower = raw.toLowerCase();
+    if (LOWER_WORDS.test(lower)) return lower;
+  }
   let text = lowerCased(raw);
   // Innermost first, until nothing is left, so nested parentheses go too.
   for (let previous = ''; previous !== text;) {
@@ -108,9 +115,13 @@ const BLOOMBERG_YELLOW_KEYS = new Set([
  * dropped so the result is a fixed point (a query normalised again still matches).
  */
 export function normaliseTicker(raw: string): string {
-  const words = normaliseText(normaliseText(raw).toUpperCase()).split(' ');
-  while (words.length > 1 && BLOOMBERG_YELLOW_KEYS.has(words[words.length - 1] ?? '')) words.pop();
-  return words.join(' ');
+  let ticker = normaliseText(normaliseText(raw).toUpperCase());
+  // Words are separated by single spaces now; drop yellow keys from the end while one is left.
+  for (let space = ticker.lastIndexOf(' '); space >= 0; space = ticker.lastIndexOf(' ')) {
+    if (!BLOOMBERG_YELLOW_KEYS.has(ticker.slice(space + 1))) break;
+    ticker = ticker.slice(0, space);
+  }
+  return ticker;
 }
 
 const HAS_LETTER_OR_DIGIT = /[\p{L}\p{Nd}]/u;
@@ -128,8 +139,12 @@ export function isMeaningfulTicker(ticker: string): boolean {
  * never contains a space, so `US 0378331005` is read rather than lost).
  */
 export function normaliseIsin(raw: string): string {
+  // Visible ASCII holds neither whitespace nor format characters.
+  if (VISIBLE_ASCII.test(raw)) return raw.toUpperCase();
   return raw.replace(FORMAT_CHARS, '').replace(WHITESPACE_RUN, '').toUpperCase();
 }
+
+const VISIBLE_ASCII = /^[\x21-\x7e]*$/;
 
 const ISIN_SHAPE = /^[A-Z]{2}[A-Z0-9]{9}[0-9]$/;
 
@@ -137,7 +152,10 @@ const ISIN_SHAPE = /^[A-Z]{2}[A-Z0-9]{9}[0-9]$/;
 function isinDigits(text: string): number[] {
   const digits: number[] = [];
   for (const char of text) {
-    const value = Number.parseInt(char, 36);
+    const code = char.charCodeAt(0);
+    // Digits and upper-case letters, what an ISIN is made of, without parseInt's cost.
+    const value =
+      code >= 48 && code <= 57 ? code - 48 : code >= 65 && code <= 90 ? code - 55 : Number.parseInt(char, 36);
     if (value >= 10) digits.push(Math.floor(value / 10), value % 10);
     else digits.push(value);
   }

@@ -1,35 +1,25 @@
 /**
- * One page: every table read while the storage format is parsed (rule 1), tables numbered in
- * the order they appear, list tables' instruments merged (rule 11), no list table an error
- * (rule 12).
+ * One page: every table read (rule 1), tables numbered in the order they appear, list tables'
+ * instruments merged (rule 11), no list table an error (rule 12).
  */
 import type { Element } from 'domhandler';
 import { mergeSourced } from './merge.ts';
-import {
-  detach,
-  elementChildren,
-  enclosingTable,
-  isHtmlMacro,
-  isStruckThrough,
-  parseStorage,
-  placementOf,
-  tablesInHtmlMacro,
-} from './storage.ts';
-import { readCell, TableReader, type RowInput, type TableReading } from './table.ts';
+import type { CheerioAPI } from 'cheerio/slim';
+import type { PageChecksum } from '../domain/index.ts';
+import { readChecksums, type ChecksumReading } from './checksum.ts';
+import { elementChildren, findTables, isStruckThrough, loadStorage } from './storage.ts';
+import { readCell, TableReader, type Cell, type RowInput, type TableReading } from './table.ts';
 import type { PageSource, ParseResult, ParseWarning } from './types.ts';
 import { warning, type SourcedInstrument } from './warnings.ts';
 
 const RAW_PREVIEW_LENGTH = 200;
 const ROW_GROUPS = new Set(['thead', 'tbody', 'tfoot']);
 
-/** A table of the page, placed by where it starts in the storage text. */
+/** A table of the page, already read. */
 interface FoundTable {
   element: Element;
   /** Written as raw HTML inside an html macro: reported, never read (rule 2). */
   inHtmlMacro: boolean;
-  start: number;
-  /** Order among tables sharing `start` (the tables of one html macro). */
-  within: number;
   /** The table's reading, once its number on the page is known. */
   result: (table: number) => TableReading;
 }
@@ -90,92 +80,99 @@ function htmlMacroTable(page: string, table: Element): (number: number) => Table
 
 type RowObserver = (table: Element, row: RowInput) => void;
 
-/**
- * Rule 1: every table of the page in page order, each already read. Rows are read as their end
- * tag is parsed and then dropped, so the DOM of a large table never exists in full.
- */
-function scanTables(storage: string, pageId: string, observeRow?: RowObserver): FoundTable[] {
+/** Rule 1: every table of the page in page order, each already read; and the page's DOM. */
+function scanTables(
+  storage: string,
+  pageId: string,
+  observeRow?: RowObserver,
+): { $: CheerioAPI; tables: FoundTable[] } {
   const readers = new Map<Element, TableReader>();
-  const tables: FoundTable[] = [];
-  const readerFor = (table: Element): TableReader => {
+  const readRow = (table: Element, element: Element): void => {
+    const struck = isRowStruck(element, table);
+    const cells: Cell[] = [];
+    for (const child of element.children)
+      if (child.type === 'tag' && (child.name === 'td' || child.name === 'th'))
+        cells.push(readCell(child, struck));
+    const parent = element.parent as Element | null;
+    const group = parent !== null && ROW_GROUPS.has(parent.name) ? parent : table;
+    const row: RowInput = { cells, inThead: group.name === 'thead', group };
+    observeRow?.(table, row);
     let reader = readers.get(table);
     if (reader === undefined) {
       reader = new TableReader(pageId);
       readers.set(table, reader);
     }
-    return reader;
+    reader.addRow(row);
   };
+  const $ = loadStorage(storage);
+  const tables = findTables($, readRow).map(({ element, inHtmlMacro }): FoundTable => {
+    if (inHtmlMacro) return { element, inHtmlMacro, result: htmlMacroTable(pageId, element) };
+    const reader = readers.get(element) ?? new TableReader(pageId);
+    return { element, inHtmlMacro, result: (number: number) => reader.finish(number) };
+  });
+  return { $, tables };
+}
 
-  const elementClosed = (element: Element): void => {
-    if (element.name === 'tr') {
-      const table = enclosingTable(element);
-      if (table !== null && placementOf(table) === 'page') {
-        const struck = isRowStruck(element, table);
-        const cells = elementChildren(element)
-          .filter((cell) => cell.name === 'td' || cell.name === 'th')
-          .map((cell) => readCell(cell, struck));
-        const parent = element.parent as Element | null;
-        const group = parent !== null && ROW_GROUPS.has(parent.name) ? parent : table;
-        const row: RowInput = { cells, inThead: group.name === 'thead', group };
-        observeRow?.(table, row);
-        readerFor(table).addRow(row);
-      }
-      detach(element);
-    } else if (element.name === 'table') {
-      const placement = placementOf(element);
-      const start = element.startIndex ?? 0;
-      if (placement === 'html') {
-        tables.push({
-          element,
-          inHtmlMacro: true,
-          start,
-          within: 0,
-          result: htmlMacroTable(pageId, element),
-        });
-      } else if (placement === 'page') {
-        const reader = readerFor(element);
-        readers.delete(element);
-        tables.push({
-          element,
-          inHtmlMacro: false,
-          start,
-          within: 0,
-          result: (number) => reader.finish(number),
-        });
-      }
-    } else if (isHtmlMacro(element)) {
-      tablesInHtmlMacro(element).forEach((table, index) => {
-        const start = element.startIndex ?? 0;
-        tables.push({
-          element: table,
-          inHtmlMacro: true,
-          start,
-          within: index,
-          result: htmlMacroTable(pageId, table),
-        });
-      });
-    }
+/**
+ * The page's checksum against what it yields: none, one count (holding or not), or a parse
+ * error for two different counts, which would leave the reader not knowing which to trust.
+ */
+function pageChecksum(
+  reading: ChecksumReading,
+  found: number,
+  pageId: string,
+  warnings: ParseWarning[],
+): { checksum?: PageChecksum; error?: string } {
+  for (const { text, where } of reading.unreadable) {
+    warnings.push(
+      warning(
+        { page: pageId, table: null, row: null },
+        null,
+        'checksum_unreadable',
+        `the instrument count in ${where} is not a whole number, so the page's checksum is not checked; write it as "Instrument count: 42"`,
+        text,
+      ),
+    );
+  }
+  const values = [...new Set(reading.claims.map((claim) => claim.value))];
+  if (values.length === 0) return {};
+  if (values.length > 1) {
+    const stated = values
+      .map((value) => {
+        const claim = reading.claims.find((c) => c.value === value)!;
+        return `${value} ("${claim.text}", in ${claim.where})`;
+      })
+      .join(' and ');
+    return { error: `it states two different instrument counts, ${stated}; keep one` };
+  }
+  const claim = reading.claims[0]!;
+  return {
+    checksum: {
+      expected: claim.value,
+      found,
+      holds: claim.value === found,
+      text: claim.text,
+      where: claim.where,
+    },
   };
-  parseStorage(storage, elementClosed);
-  return tables.sort((a, b) => a.start - b.start || a.within - b.within);
 }
 
 export function readPage(page: PageSource): ParseResult {
   const pageId = String(page.pageId);
-  const tables = scanTables(page.storage, pageId);
+  const { $, tables } = scanTables(page.storage, pageId);
   const warnings: ParseWarning[] = [];
   const entries: SourcedInstrument[] = [];
-  let listTables = 0;
+  const listTables = new Set<Element>();
   tables.forEach((found, index) => {
     const reading = found.result(index + 1);
     warnings.push(...reading.warnings);
     if (reading.isListTable) {
-      listTables++;
+      listTables.add(found.element);
       for (const entry of reading.instruments) entries.push(entry);
     }
   });
 
-  if (listTables === 0) {
+  if (listTables.size === 0) {
     const looked =
       tables.length === 0
         ? 'it has no table'
@@ -191,7 +188,26 @@ export function readPage(page: PageSource): ParseResult {
     };
   }
   const merged = mergeSourced(entries);
-  return { ok: true, instruments: merged.instruments, warnings: [...warnings, ...merged.warnings] };
+  const numbers = new Map(tables.map((found, index) => [found.element, index + 1]));
+  const { checksum, error } = pageChecksum(
+    readChecksums($, listTables, (table) => numbers.get(table) ?? null),
+    merged.instruments.length,
+    pageId,
+    warnings,
+  );
+  if (error !== undefined) {
+    return {
+      ok: false,
+      error: { code: 'parse_error', message: `The page ${pageLabel(page)} cannot be checked: ${error}.` },
+      warnings: [...warnings, ...merged.warnings],
+    };
+  }
+  return {
+    ok: true,
+    instruments: merged.instruments,
+    warnings: [...warnings, ...merged.warnings],
+    ...(checksum ? { checksum } : {}),
+  };
 }
 
 export interface InspectedTable {
@@ -205,7 +221,7 @@ export interface InspectedTable {
 /** Every table of a page with its cells' text, read as the parser reads them: for diagnosis and tests. */
 export function inspectTables(storage: string): InspectedTable[] {
   const rowsByTable = new Map<Element, string[][]>();
-  const tables = scanTables(storage, 'inspect', (table, row) => {
+  const { tables } = scanTables(storage, 'inspect', (table, row) => {
     const rows = rowsByTable.get(table) ?? [];
     rowsByTable.set(table, rows);
     rows.push(row.cells.map((cell) => cell.text));

@@ -2,19 +2,29 @@
  * Reading Confluence storage format: building the DOM, finding the tables (rule 1) and turning
  * a cell into the text Confluence shows (rule 4).
  *
- * The DOM is built by htmlparser2 (cheerio's own parser) and walked as plain domhandler nodes:
- * wrapping nodes in cheerio objects costs ten times the parse itself on a large page. Every walk
- * is iterative, so no nesting depth can overflow the stack.
+ * The DOM is built once, in full, by `cheerio.load` in its htmlparser2 mode (`loadStorage`).
+ * It is then read by walking the domhandler nodes directly, not through cheerio's selection
+ * API: all the reading may cost 0.6 of the parse (bench/parse-bench.ts), and on a 50,000-row
+ * page one selection over the DOM costs a fifth to a third of the parse, and wrapping each
+ * cell in a cheerio object to read its text 0.4; cheerio's traversal also takes time in the
+ * square of the nesting depth, which a pasted page can make arbitrarily deep. So one walk
+ * finds the page's tables and hands each row over as it leaves it (`findTables`), and a
+ * cell's text is read from its nodes (`cellLines`). Every walk is iterative, so no nesting
+ * depth can overflow the stack.
  */
 import type { AnyNode, Document, Element, ParentNode } from 'domhandler';
-import { DomHandler, Parser } from 'htmlparser2';
+// cheerio's htmlparser2-only build: the same `load`, without parse5 and the fetch client that
+// the default entry point loads (and that nothing here uses).
+import { load, type CheerioAPI } from 'cheerio/slim';
 
 /**
- * HTML mode is what decodes HTML named entities (`&nbsp;`, `&Uuml;`); XML mode would leave them
- * as literal text. Self-closing tags and CDATA sections are storage-format XHTML, so both are
- * recognised as such; names are lower-cased, which leaves the `ac:`/`ri:` names unchanged.
+ * htmlparser2's options for storage format, given to cheerio as its `xml` option (which selects
+ * htmlparser2 and is then applied over cheerio's own `xmlMode: true`). HTML mode is what decodes
+ * HTML named entities (`&nbsp;`, `&Uuml;`); XML mode would leave them as literal text.
+ * Self-closing tags and CDATA sections are storage-format XHTML, so both are recognised as such;
+ * names are lower-cased, which leaves the `ac:`/`ri:` names unchanged.
  */
-const STORAGE_PARSER_OPTIONS = {
+export const STORAGE_PARSER_OPTIONS = {
   xmlMode: false,
   decodeEntities: true,
   recognizeSelfClosing: true,
@@ -23,15 +33,9 @@ const STORAGE_PARSER_OPTIONS = {
   lowerCaseAttributeNames: true,
 } as const;
 
-/**
- * Parses storage format into a domhandler document. `onElementClosed` sees every element as
- * soon as its end tag is read, with its subtree complete and its ancestors in place: the table
- * reader uses it to condense each row while the rest of the page is still being read.
- */
-export function parseStorage(storage: string, onElementClosed?: (element: Element) => void): Document {
-  const handler = new DomHandler(undefined, { withStartIndices: true }, onElementClosed);
-  new Parser(handler, STORAGE_PARSER_OPTIONS).end(storage);
-  return handler.root;
+/** Storage format as a cheerio document (a fragment: no `<html>`/`<body>` is added). */
+export function loadStorage(storage: string): CheerioAPI {
+  return load(storage, { xml: STORAGE_PARSER_OPTIONS }, false);
 }
 
 export function isElement(node: AnyNode): node is Element {
@@ -54,17 +58,24 @@ function macroName(element: Element): string | null {
 /** Macros whose body is program text, never markup (rule 1). */
 const CODE_MACROS = new Set(['code', 'noformat']);
 
-/** All text below `node`, markup-free and unnormalised (CDATA included). */
+/**
+ * All text below `node`, markup-free and unnormalised (CDATA included). A row is never text of
+ * what holds it: every `<tr>` is read on its own, as a row of its nearest table.
+ */
 export function rawText(node: AnyNode): string {
   let text = '';
   const stack: AnyNode[] = [node];
   while (stack.length > 0) {
     const current = stack.pop() as AnyNode;
     if (current.type === 'text') text += current.data;
-    else if (isParent(current))
+    else if (isParent(current) && (current === node || !isRow(current)))
       for (let i = current.children.length - 1; i >= 0; i--) stack.push(current.children[i] as AnyNode);
   }
   return text;
+}
+
+function isRow(node: AnyNode): boolean {
+  return isElement(node) && node.name === 'tr';
 }
 
 /** Where an element sits: in page content, in program text (never a table), or in an html macro. */
@@ -83,24 +94,103 @@ export function placementOf(element: Element): Placement {
   return 'page';
 }
 
+function isHtmlMacro(element: Element): boolean {
+  return macroName(element) === 'html';
+}
+
+/** A table of the page, in page order. */
+export interface PageTable {
+  element: Element;
+  /** Written as raw HTML inside an html macro: reported, never read (rule 2). */
+  inHtmlMacro: boolean;
+}
+
+/** Marks, on the walk's stack, where the walk leaves a row (the row itself is on `rowsOpen`). */
+const ROW_END = Symbol('row end');
+
+/**
+ * Rule 1: every table of the page in the order it starts, wherever it sits, nested tables
+ * after the table holding them; an html macro's tables where the macro starts. Tables in code
+ * and noformat text are no tables.
+ *
+ * `readRow` gets every row of a table in page content: each `<tr>` that no nested table holds,
+ * in the order the end tags come in (a row written inside another row's cell comes first),
+ * just after the walk has been through it, while its nodes are still in the CPU's cache.
+ *
+ * One walk does both: reading the rows in a second pass would fetch every cell from memory
+ * again.
+ */
+export function findTables($: CheerioAPI, readRow: (table: Element, row: Element) => void): PageTable[] {
+  const tables: PageTable[] = [];
+  const inPageContent = new Set<Element>();
+  const stack: (AnyNode | typeof ROW_END)[] = [];
+  const rowsOpen: Element[] = [];
+  const readRowOf = (row: Element): void => {
+    const table = nearestTable(row);
+    if (table !== null && inPageContent.has(table)) readRow(table, row);
+  };
+  const root = $.root()[0] as Document;
+  for (let i = root.children.length - 1; i >= 0; i--) stack.push(root.children[i] as AnyNode);
+  while (stack.length > 0) {
+    const node = stack.pop() as AnyNode | typeof ROW_END;
+    if (node === ROW_END) {
+      readRowOf(rowsOpen.pop() as Element);
+      continue;
+    }
+    if (node.type !== 'tag') continue;
+    const name = node.name;
+    if (name === 'tr') {
+      // A cell of nothing but text holds no table and no row: only the other children are
+      // walked, and a row with none is read at once (nothing of it can end later).
+      stack.push(ROW_END);
+      const size = stack.length;
+      for (let i = node.children.length - 1; i >= 0; i--) {
+        const child = node.children[i] as AnyNode;
+        if (!isTextCell(child)) stack.push(child);
+      }
+      if (stack.length > size) {
+        rowsOpen.push(node);
+      } else {
+        stack.pop();
+        readRowOf(node);
+      }
+      continue;
+    }
+    if (name === 'table') {
+      const placement = placementOf(node);
+      if (placement !== 'code') tables.push({ element: node, inHtmlMacro: placement === 'html' });
+      if (placement === 'page') inPageContent.add(node);
+    } else if (isHtmlMacro(node)) {
+      for (const table of tablesInHtmlMacro(node)) tables.push({ element: table, inHtmlMacro: true });
+    }
+    if (isTextCell(node)) continue;
+    for (let i = node.children.length - 1; i >= 0; i--) stack.push(node.children[i] as AnyNode);
+  }
+  return tables;
+}
+
+function isTextCell(node: AnyNode): boolean {
+  return node.type === 'tag' && (node.name === 'td' || node.name === 'th') && soleText(node) !== null;
+}
+
 /** The table a row belongs to: the nearest enclosing one (rows of a nested table are its own). */
-export function enclosingTable(row: Element): Element | null {
+function nearestTable(row: Element): Element | null {
   for (let node = row.parent; node !== null; node = node.parent) {
-    if (isElement(node) && node.name === 'table') return node;
+    if (node.type === 'tag' && node.name === 'table') return node;
   }
   return null;
 }
 
-export function isHtmlMacro(element: Element): boolean {
-  return macroName(element) === 'html';
-}
-
-/** The tables written as raw HTML in an html macro's body, in order. */
-export function tablesInHtmlMacro(macro: Element): Element[] {
+/**
+ * The tables written as raw HTML in an html macro's body, in order. A walk rather than
+ * `$('table')`: the body is whatever its author pasted, and nested 40,000 deep, a selection
+ * would add seconds (see the module comment).
+ */
+function tablesInHtmlMacro(macro: Element): Element[] {
   const body = elementChildren(macro).find((child) => child.name === 'ac:plain-text-body');
   if (body === undefined) return [];
   const tables: Element[] = [];
-  const stack: AnyNode[] = [parseStorage(rawText(body))];
+  const stack: AnyNode[] = [loadStorage(rawText(body)).root()[0] as Document];
   while (stack.length > 0) {
     const node = stack.pop() as AnyNode;
     if (isElement(node) && node.name === 'table') tables.push(node);
@@ -108,19 +198,6 @@ export function tablesInHtmlMacro(macro: Element): Element[] {
       for (let i = node.children.length - 1; i >= 0; i--) stack.push(node.children[i] as AnyNode);
   }
   return tables;
-}
-
-/** Removes an element whose end tag was just read from the DOM, so nothing keeps it alive. */
-export function detach(element: Element): void {
-  const siblings = element.parent?.children;
-  if (siblings !== undefined) {
-    const index = siblings.lastIndexOf(element);
-    if (index >= 0) siblings.splice(index, 1);
-  }
-  if (element.prev !== null) element.prev.next = null;
-  element.parent = null;
-  element.prev = null;
-  element.next = null;
 }
 
 const STRUCK_ELEMENTS = new Set(['s', 'del', 'strike']);
@@ -211,14 +288,18 @@ function pushChildren(stack: Pending[], node: ParentNode): void {
 
 /** The one text node of `<td>text</td>` or `<td><p>text</p></td>`, the shape of most cells. */
 function soleText(cell: Element): string | null {
-  let node: AnyNode | undefined = cell;
-  for (let depth = 0; depth < 2 && node !== undefined && isElement(node); depth++) {
-    if (node.children.length !== 1) return null;
-    node = node.children[0];
-    if (node !== undefined && isElement(node) && (node.name !== 'p' || Object.keys(node.attribs).length > 0))
-      return null;
+  if (cell.children.length !== 1) return null;
+  let node = cell.children[0] as AnyNode;
+  if (node.type === 'tag') {
+    if (node.name !== 'p' || hasAttributes(node) || node.children.length !== 1) return null;
+    node = node.children[0] as AnyNode;
   }
-  return node !== undefined && node.type === 'text' ? node.data : null;
+  return node.type === 'text' ? node.data : null;
+}
+
+export function hasAttributes(element: Element): boolean {
+  for (const _name in element.attribs) return true;
+  return false;
 }
 
 const NO_LINES: readonly string[] = Object.freeze([]);
@@ -229,7 +310,7 @@ const NO_LINES: readonly string[] = Object.freeze([]);
  * normalised by `normalise` and empty lines dropped.
  */
 export function cellLines(cell: Element, normalise: (line: string) => string): readonly string[] {
-  if (isStruckThrough(cell)) return NO_LINES;
+  if (isStruckThrough(cell) || cell.children.length === 0) return NO_LINES;
   const sole = soleText(cell);
   if (sole !== null) {
     const text = normalise(sole);
@@ -262,7 +343,8 @@ export function cellLines(cell: Element, normalise: (line: string) => string): r
 
 function visitElement(element: Element, stack: Pending[]): void {
   const name = element.name;
-  if (SILENT_ELEMENTS.has(name) || isStruckThrough(element)) return;
+  // A row inside a cell is a row of its own table (see tableRows), never the cell's text.
+  if (SILENT_ELEMENTS.has(name) || name === 'tr' || isStruckThrough(element)) return;
   if (name === 'br') {
     stack.push(LINE_BREAK);
     return;

@@ -18,7 +18,7 @@ import {
   parseDate,
   restrictionTypeFor,
 } from './normalise.ts';
-import { cellLines } from './storage.ts';
+import { cellLines, hasAttributes } from './storage.ts';
 import type { ParsedInstrument, ParseWarning, RestrictionType } from './types.ts';
 import type { SourcedInstrument, WarningCode } from './warnings.ts';
 
@@ -47,7 +47,9 @@ const MAX_SPAN = 65534;
 const HEADER_SEARCH_ROWS = 5;
 
 function spanAttribute(element: Element, name: string, zeroAllowed: boolean): number {
-  const value = Number.parseInt(element.attribs[name] ?? '', 10);
+  const written = element.attribs[name];
+  if (written === undefined) return 1;
+  const value = Number.parseInt(written, 10);
   if (Number.isNaN(value) || value < 0 || (value === 0 && !zeroAllowed)) return 1;
   return Math.min(value, MAX_SPAN);
 }
@@ -57,10 +59,12 @@ const NO_LINES: readonly string[] = Object.freeze([]);
 /** Rule 4 for one `<td>`/`<th>`; `struck` when the whole row is struck through. */
 export function readCell(element: Element, struck: boolean): Cell {
   const lines = struck ? NO_LINES : cellLines(element, normaliseText);
+  // Most cells have no attributes at all, so no spans to look up.
+  const spanned = hasAttributes(element);
   return {
     isHeader: element.name === 'th',
-    colspan: spanAttribute(element, 'colspan', false),
-    rowspan: spanAttribute(element, 'rowspan', true),
+    colspan: spanned ? spanAttribute(element, 'colspan', false) : 1,
+    rowspan: spanned ? spanAttribute(element, 'rowspan', true) : 1,
     lines,
     text: lines.length === 1 ? (lines[0] as string) : lines.join(' '),
   };
@@ -132,6 +136,8 @@ interface Header {
   names: string[];
   normalisedNames: string[];
   columns: ColumnMap;
+  /** The ticker columns, then the ISIN columns. */
+  identifierColumns: number[];
 }
 
 /**
@@ -153,6 +159,7 @@ export class TableReader {
   private readonly warnings: TableWarning[] = [];
   /** Origins carry table 0 until `finish` knows the table's number. */
   private readonly instruments: SourcedInstrument[] = [];
+  private readonly memos: Memos = { restrictionTypes: new Map(), dates: new Map() };
 
   constructor(page: string) {
     this.page = page;
@@ -205,13 +212,14 @@ export class TableReader {
   private layOut(input: RowInput): LaidOutRow {
     const index = this.rowCount++;
     const slots: (Slot | undefined)[] = [];
-    this.carried.forEach((carried, column) => {
+    for (let column = 0; column < this.carried.length; column++) {
+      const carried = this.carried[column];
       const covers =
         carried !== undefined &&
         (carried.until === null ? carried.group === input.group : index < carried.until);
       if (covers) slots[column] = carried;
       else this.carried[column] = undefined;
-    });
+    }
     let column = 0;
     for (const cell of input.cells) {
       while (slots[column] !== undefined) column++;
@@ -231,7 +239,7 @@ export class TableReader {
       }
       column = end;
     }
-    return { ...input, index, slots };
+    return { cells: input.cells, inThead: input.inThead, group: input.group, index, slots };
   }
 
   /** Rule 2's second choice: the first row, if it names a ticker or ISIN column. */
@@ -249,11 +257,13 @@ export class TableReader {
       return;
     }
     const names = slotTexts(headerRow);
+    const columns = mapColumns(names);
     const header: Header = {
       row: headerRow.index,
       names,
       normalisedNames: names.map(normaliseColumnName),
-      columns: mapColumns(names),
+      columns,
+      identifierColumns: [...columns.ticker, ...columns.isin],
     };
     this.header = header;
     this.changeLogColumn = names.find(isChangeLogColumn) ?? null;
@@ -309,7 +319,7 @@ export class TableReader {
       if (slot === undefined) return null;
       return slot.row === row.index || this.isDataRow[slot.row] === true ? slot.cell : null;
     };
-    const reading = readDataRow(cellAt, header);
+    const reading = readDataRow(cellAt, header, this.memos);
     for (const problem of reading.problems)
       this.warn(row.index, problem.column, problem.code, problem.problem, problem.raw);
     for (const instrument of reading.instruments) {
@@ -366,14 +376,13 @@ function mapColumns(names: readonly string[]): ColumnMap {
  * non-empty positions names the same column as the header does there.
  */
 function repeatsHeader(row: LaidOutRow, header: Header): boolean {
-  const identifierColumns = [...header.columns.ticker, ...header.columns.isin];
-  if (!identifierColumns.some((c) => isIdentifierColumn(row.slots[c]?.cell.text ?? ''))) return false;
-  return row.slots.every(
-    (slot, c) =>
-      slot === undefined ||
-      slot.cell.text === '' ||
-      normaliseColumnName(slot.cell.text) === header.normalisedNames[c],
-  );
+  // Positions first: a data row fails at its first non-empty cell. Once every position names the
+  // header's column, a non-empty identifier position names an identifier column.
+  for (let c = 0; c < row.slots.length; c++) {
+    const text = row.slots[c]?.cell.text ?? '';
+    if (text !== '' && normaliseColumnName(text) !== header.normalisedNames[c]) return false;
+  }
+  return header.identifierColumns.some((c) => (row.slots[c]?.cell.text ?? '') !== '');
 }
 
 interface RowProblem {
@@ -400,17 +409,22 @@ function fieldCells(field: Field, cellAt: (column: number) => Cell | null, heade
   const found: FieldCell[] = [];
   for (const c of header.columns[field]) {
     const cell = cellAt(c);
-    if (cell !== null && !found.some((entry) => entry.cell === cell))
-      found.push({ cell, header: header.names[c] ?? '' });
+    if (cell !== null && !includesCell(found, cell)) found.push({ cell, header: header.names[c] ?? '' });
   }
   return found;
+}
+
+function includesCell(found: readonly FieldCell[], cell: Cell): boolean {
+  for (const entry of found) if (entry.cell === cell) return true;
+  return false;
 }
 
 /** Rule 5: the tickers of one cell, split on `,` `;` and line breaks, normalised, without empty pieces. */
 export function tickersInCell(lines: readonly string[]): string[] {
   const tickers: string[] = [];
   for (const line of lines) {
-    for (const piece of line.split(TICKER_SEPARATORS)) {
+    const pieces = line.includes(',') || line.includes(';') ? line.split(TICKER_SEPARATORS) : [line];
+    for (const piece of pieces) {
       const ticker = normaliseTicker(piece);
       if (isMeaningfulTicker(ticker) && !tickers.includes(ticker)) tickers.push(ticker);
     }
@@ -418,8 +432,25 @@ export function tickersInCell(lines: readonly string[]): string[] {
   return tickers;
 }
 
+/**
+ * A table's readings of restriction types and dates by cell text: a list repeats a few such
+ * values thousands of times, so each is read once per table.
+ */
+interface Memos {
+  restrictionTypes: Map<string, RestrictionType | null>;
+  dates: Map<string, string | null>;
+}
+
+function memo<T>(memos: Map<string, T>, text: string, read: (text: string) => T): T {
+  const known = memos.get(text);
+  if (known !== undefined || memos.has(text)) return known as T;
+  const value = read(text);
+  memos.set(text, value);
+  return value;
+}
+
 /** Rules 5–10 for one data row. */
-function readDataRow(cellAt: (column: number) => Cell | null, header: Header): DataRowReading {
+function readDataRow(cellAt: (column: number) => Cell | null, header: Header, memos: Memos): DataRowReading {
   const problems: RowProblem[] = [];
   const problem = (column: string | null, code: WarningCode, text: string, raw: string | null): void => {
     problems.push({ column, code, problem: text, raw });
@@ -480,18 +511,14 @@ function readDataRow(cellAt: (column: number) => Cell | null, header: Header): D
   }
 
   const name = fieldCells('name', cellAt, header).find(({ cell }) => cell.text !== '')?.cell.text ?? null;
-  const reasons = [
-    ...new Set(
-      fieldCells('reason', cellAt, header)
-        .map(({ cell }) => cell.text)
-        .filter(Boolean),
-    ),
-  ];
+  const reasons: string[] = [];
+  for (const { cell } of fieldCells('reason', cellAt, header))
+    if (cell.text !== '' && !reasons.includes(cell.text)) reasons.push(cell.text);
 
   // No type column, or an empty cell, restricts fully.
   let restriction: RestrictionType | null = null;
   for (const { cell, header: column } of fieldCells('restriction_type', cellAt, header)) {
-    const type = restrictionTypeFor(cell.text);
+    const type = memo(memos.restrictionTypes, cell.text, restrictionTypeFor);
     if (type === null) {
       problem(
         column,
@@ -506,7 +533,7 @@ function readDataRow(cellAt: (column: number) => Cell | null, header: Header): D
   const readDates = (field: 'effective_from' | 'expires_at'): (string | null)[] =>
     fieldCells(field, cellAt, header).map(({ cell, header: column }) => {
       if (cell.text === '') return null;
-      const date = parseDate(cell.text);
+      const date = memo(memos.dates, cell.text, parseDate);
       if (date === null) {
         problem(
           column,
@@ -530,18 +557,18 @@ function readDataRow(cellAt: (column: number) => Cell | null, header: Header): D
     expiresAt = null;
   }
 
-  const terms = {
+  const reason = reasons.length > 0 ? reasons.join('; ') : null;
+  const entry = (ticker: string | null, isin: string | null): ParsedInstrument => ({
+    ticker,
+    isin,
     name,
     restriction_type: restriction ?? 'full',
-    reason: reasons.length > 0 ? reasons.join('; ') : null,
+    reason,
     effective_from: effectiveFrom,
     expires_at: expiresAt,
-  };
-  if (tickers.length === 0) return { instruments: [{ ticker: null, isin, ...terms }], problems };
+  });
+  if (tickers.length === 0) return { instruments: [entry(null, isin)], problems };
   // Several ticker columns name one instrument: the ISIN stays with the first ticker, and the
   // others are entries of their own so that a check by any of them is restricted.
-  return {
-    instruments: tickers.map((ticker, index) => ({ ticker, isin: index === 0 ? isin : null, ...terms })),
-    problems,
-  };
+  return { instruments: tickers.map((ticker, index) => entry(ticker, index === 0 ? isin : null)), problems };
 }

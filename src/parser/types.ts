@@ -1,14 +1,7 @@
 /** The parser's input and output; the instrument and warning types are the domain's. */
-import type { ParsedInstrument, ParseWarning } from '../domain/index.ts';
+import type { PageChecksum, ParsedInstrument, ParseWarning } from '../domain/index.ts';
 
-export {
-  PARSE_WARNING_CODES,
-  RESTRICTION_TYPES,
-  type ParsedInstrument,
-  type ParseWarning,
-  type ParseWarningCode,
-  type RestrictionType,
-} from '../domain/index.ts';
+export type { ParsedInstrument, ParseWarning, ParseWarningCode, RestrictionType } from '../domain/index.ts';
 
 export interface PageSource {
   /** Used to label warnings. */
@@ -19,5 +12,11 @@ export interface PageSource {
 }
 
 export type ParseResult =
-  | { ok: true; instruments: ParsedInstrument[]; warnings: ParseWarning[] }
+  | {
+      ok: true;
+      instruments: ParsedInstrument[];
+      warnings: ParseWarning[];
+      /** Present when the page states how many instruments it lists. */
+      checksum?: PageChecksum;
+    }
   | { ok: false; error: { code: 'parse_error'; message: string }; warnings: ParseWarning[] };

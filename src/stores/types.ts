@@ -9,6 +9,7 @@ import type {
   CheckQuery,
   DecisionOutcome,
   DiffCounts,
+  PageChecksumReading,
   PageEditor,
   PageVersionRef,
   ParseWarning,
@@ -86,7 +87,11 @@ export interface RunStore {
   appliedState(): Promise<AppliedState>;
   /** The highest list version applied; null before the first successful sync. */
   currentListVersion(): Promise<number | null>;
-  saveWarnings(runId: string, warnings: readonly ParseWarning[]): Promise<void>;
+  /** What the parse step read besides the list: its warnings and each page's checksum. */
+  saveParseOutcome(
+    runId: string,
+    outcome: { warnings: readonly ParseWarning[]; checksums: readonly PageChecksumReading[] },
+  ): Promise<void>;
   /** Held by the removal guard (only a running run can be held). */
   markAwaitingApproval(runId: string, reason: string): Promise<void>;
   /** A run that already succeeded stays succeeded: a late failure report cannot undo it. */

@@ -1,10 +1,33 @@
-import type { DesiredInstrument, ParsedInstrument, ParseWarning, StoredPage } from '../domain/index.ts';
+import type {
+  DesiredInstrument,
+  PageChecksum,
+  PageChecksumReading,
+  ParsedInstrument,
+  ParseWarning,
+  StoredPage,
+} from '../domain/index.ts';
 import { mergeInstrumentLists, parseRestrictedList } from '../parser/index.ts';
 import { parseMockData } from './sources.ts';
 
 export type ReadListResult =
-  | { ok: true; instruments: DesiredInstrument[]; warnings: ParseWarning[] }
-  | { ok: false; code: 'ParseError' | 'InvalidMockData'; message: string; warnings: ParseWarning[] };
+  | { ok: true; instruments: DesiredInstrument[]; warnings: ParseWarning[]; checksums: PageChecksumReading[] }
+  | {
+      ok: false;
+      code: 'ParseError' | 'InvalidMockData' | 'ChecksumMismatch';
+      message: string;
+      warnings: ParseWarning[];
+      checksums: PageChecksumReading[];
+      /** With ChecksumMismatch: the list the pages yield, which the sync refuses to apply. */
+      instruments?: DesiredInstrument[];
+    };
+
+/** "page 163841 "Restricted Instruments List" v8 says it lists 42 instruments ("Instrument count: 42", in a paragraph) but 41 were read from it". */
+export function describeMismatch(
+  page: Pick<StoredPage, 'id' | 'title' | 'version'>,
+  checksum: PageChecksum,
+): string {
+  return `page ${page.id} "${page.title}" v${page.version} says it lists ${checksum.expected} instrument${checksum.expected === 1 ? '' : 's'} ("${checksum.text}", in ${checksum.where}) but ${checksum.found} ${checksum.found === 1 ? 'was' : 'were'} read from it`;
+}
 
 /** Tags each merged instrument with the first page that lists it (for the change log). */
 function attachSourcePages(
@@ -38,12 +61,14 @@ function attachSourcePages(
 export function readList(pages: readonly StoredPage[]): ReadListResult {
   const perPage: { pageId: string; instruments: ParsedInstrument[] }[] = [];
   const warnings: ParseWarning[] = [];
+  const checksums: PageChecksumReading[] = [];
+  const mismatches: string[] = [];
   for (const page of pages) {
     if (page.format === 'mock-json') {
       try {
         perPage.push({ pageId: page.id, instruments: parseMockData(page.body, page.title) });
       } catch (error) {
-        return { ok: false, code: 'InvalidMockData', message: (error as Error).message, warnings };
+        return { ok: false, code: 'InvalidMockData', message: (error as Error).message, warnings, checksums };
       }
       continue;
     }
@@ -55,7 +80,12 @@ export function readList(pages: readonly StoredPage[]): ReadListResult {
         code: 'ParseError',
         message: `page ${page.id} "${page.title}" v${page.version}: ${result.error.message}`,
         warnings,
+        checksums,
       };
+    }
+    if (result.checksum) {
+      checksums.push({ pageId: page.id, ...result.checksum });
+      if (!result.checksum.holds) mismatches.push(describeMismatch(page, result.checksum));
     }
     perPage.push({ pageId: page.id, instruments: result.instruments });
   }
@@ -64,5 +94,17 @@ export function readList(pages: readonly StoredPage[]): ReadListResult {
     perPage.map((p) => p.pageId),
   );
   warnings.push(...merged.warnings);
-  return { ok: true, instruments: attachSourcePages(merged.instruments, perPage), warnings };
+  if (mismatches.length > 0) {
+    // The page says what it lists, and the parse read something else: a deleted or misread row
+    // must never pass unnoticed, so nothing is applied.
+    return {
+      ok: false,
+      code: 'ChecksumMismatch',
+      message: `${mismatches.join('; ')}; nothing applied`,
+      warnings,
+      checksums,
+      instruments: attachSourcePages(merged.instruments, perPage),
+    };
+  }
+  return { ok: true, instruments: attachSourcePages(merged.instruments, perPage), warnings, checksums };
 }

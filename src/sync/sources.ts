@@ -4,9 +4,11 @@ import { z } from 'zod';
 import type { Config } from '../config.ts';
 import {
   ConfluenceNotFoundError,
+  confluenceSettings,
   createConfluenceReader,
   type ConfluenceReader,
 } from '../confluence/client.ts';
+import { discoverCloudId, onceCloudId } from '../confluence/cloud-id.ts';
 import type { PageRef } from '../confluence/page-ref.ts';
 import { isValidIsin, normaliseIsin, normaliseTicker } from '../parser/index.ts';
 import type { ProbedPages } from './watch.ts';
@@ -232,18 +234,28 @@ export function parseMockData(body: string, label: string): ParsedInstrument[] {
 /** The source the configuration names: the seed file with USE_MOCK_DATA, else Confluence. */
 export function createListSource(
   config: Config,
-  options: { onConfluenceRequest?: (purpose: RequestPurpose) => void } = {},
+  options: {
+    onConfluenceRequest?: (purpose: RequestPurpose) => void;
+    /** Per Confluence request (default 30 s). */
+    timeoutMs?: number;
+  } = {},
 ): ListSource {
   if (config.useMockData) return createMockListSource(config.mockDataPath);
-  const { url, username, apiToken } = config.confluence;
-  if (url === null || username === null || apiToken === null) {
-    throw new Error('Confluence settings are incomplete (loadConfig should have said so)');
-  }
+  const { url } = config.confluence;
+  // One cloud id for both readers: it is discovered once per process, by whichever asks first.
+  const cloudId =
+    config.confluence.scopedToken && config.confluence.cloudId === null && url !== null
+      ? onceCloudId(() =>
+          discoverCloudId(url, {
+            ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+            onRequest: () => options.onConfluenceRequest?.('sync'),
+          }),
+        )
+      : null;
   const reader = (purpose: RequestPurpose) =>
     createConfluenceReader({
-      url,
-      username,
-      apiToken,
+      ...confluenceSettings(config.confluence, { cloudId }),
+      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
       onRequest: () => options.onConfluenceRequest?.(purpose),
     });
   return createConfluenceListSource(reader('sync'), { refs: config.pages, cql: config.cql }, reader('probe'));

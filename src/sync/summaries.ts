@@ -128,10 +128,15 @@ export function parseSummary(pages: readonly PageVersionRef[]): string {
   );
 }
 
-/** "Compare 412 instruments with list v17". */
-export function compareSummary(instrumentCount: number, listVersion: number | null): string {
+/** "Compare 412 instruments with list v17"; a run with parse warnings says so: "(3 parse warnings)". */
+export function compareSummary(
+  instrumentCount: number,
+  listVersion: number | null,
+  warningCount = 0,
+): string {
+  const warnings = warningCount === 0 ? '' : ` (${plural(warningCount, 'parse warning')})`;
   return clip(
-    `Compare ${plural(instrumentCount, 'instrument')} with ${listVersion === null ? 'the empty cache (no list yet)' : `list v${listVersion}`}`,
+    `Compare ${plural(instrumentCount, 'instrument')}${warnings} with ${listVersion === null ? 'the empty cache (no list yet)' : `list v${listVersion}`}`,
   );
 }
 

@@ -112,7 +112,10 @@ export function assertSucceeded(result: SyncWorkflowResult): SyncSucceeded {
 export const SYNC_FAILURE_TYPES = [
   'ConfluenceAuthError',
   'ConfluenceNotFoundError',
+  /** A setting only Confluence could prove wrong (no cloud id at the site). */
+  'ConfluenceConfigError',
   'ParseError',
+  'ChecksumMismatch',
   'InvalidMockData',
   'RemovalRejected',
   'ApprovalTimedOut',

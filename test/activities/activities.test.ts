@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index.ts';
 import {
   ConfluenceAuthError,
+  ConfluenceConfigError,
   ConfluenceNotFoundError,
   ConfluenceRateLimitError,
   ConfluenceUnavailableError,
@@ -49,10 +50,10 @@ function setup(options: { maxRemovalPercent?: number } = {}) {
     return { runId: `run-${runCounter}`, workflowId: `restricted-list-sync-${runCounter}` };
   };
   /**
-   * Every step of one run, each in its own activity context (attempt 1). `claim: false` skips the
-   * one-at-a-time check, for a change made beside a run that is in progress.
+   * A new run's steps up to its diff, in one activity context (attempt 1), for a test to go on
+   * from. `claim: true` starts with the one-at-a-time check (startRun).
    */
-  const sync = async (approvedBy: string | null = null, { claim = true } = {}) => {
+  const diffRun = async ({ claim = false } = {}) => {
     const run = newRun();
     const env = activityEnv();
     if (claim) {
@@ -62,6 +63,14 @@ function setup(options: { maxRemovalPercent?: number } = {}) {
     await env.run(activities.fetchPages, { ...run, trigger: 'schedule' as const });
     await env.run(activities.parsePages, run);
     const diff = await env.run(activities.diffList, run);
+    return { run, env, diff };
+  };
+  /**
+   * Every step of one run, in one activity context (attempt 1). `claim: false` skips the
+   * one-at-a-time check, for a change made beside a run that is in progress.
+   */
+  const sync = async (approvedBy: string | null = null, { claim = true } = {}) => {
+    const { run, env, diff } = await diffRun({ claim });
     const applied = await env.run(activities.applyDiff, { ...run, approvedBy });
     return { run, diff, applied };
   };
@@ -70,7 +79,7 @@ function setup(options: { maxRemovalPercent?: number } = {}) {
       .filter((row) => row.is_active)
       .map((row) => row.ticker)
       .sort();
-  return { stores, source, activities, newRun, sync, active, states };
+  return { stores, source, activities, newRun, diffRun, sync, active, states };
 }
 
 /** What the activity threw, for assertions on the failure's type and retryability. */
@@ -211,6 +220,14 @@ describe('fetchPages', () => {
       new ConfluenceNotFoundError('get page 1', 'Confluence answered 404'),
       'ConfluenceNotFoundError',
     ],
+    [
+      'no cloud id to be had',
+      new ConfluenceConfigError(
+        'CONFLUENCE_CLOUD_ID',
+        'could not read the cloud id; set CONFLUENCE_CLOUD_ID',
+      ),
+      'ConfluenceConfigError',
+    ],
     ['bad seed file', new MockDataError('seed.json is not valid JSON'), 'InvalidMockData'],
   ])('%s: a final failure of type %s, the cause kept', async (_what, error, type) => {
     const { source, activities, newRun } = setup();
@@ -309,15 +326,11 @@ describe('parsePages', () => {
 
 describe('diffList', () => {
   it('counts the changes and writes nothing to the cache', async () => {
-    const { source, activities, newRun, sync, active } = setup();
+    const { source, diffRun, sync, active } = setup();
     source.put({ id: PAGE_ID, storage: listPage(['AAPL', 'MSFT', 'TSLA', 'NVDA', 'IBM']) });
     await sync();
     source.put({ id: PAGE_ID, storage: listPage(['AAPL', 'MSFT', 'TSLA', 'NVDA', 'ORCL']) });
-    const run = newRun();
-    const env = activityEnv();
-    await env.run(activities.fetchPages, { ...run, trigger: 'schedule' as const });
-    await env.run(activities.parsePages, run);
-    const diff = await env.run(activities.diffList, run);
+    const { diff } = await diffRun();
     expect(diff).toMatchObject({
       added: 1,
       removed: 1,
@@ -331,18 +344,14 @@ describe('diffList', () => {
   });
 
   it('holds a diff that would remove more than the allowed share of the list', async () => {
-    const { source, activities, newRun, sync } = setup({ maxRemovalPercent: 25 });
+    const { source, diffRun, sync } = setup({ maxRemovalPercent: 25 });
     source.put({
       id: PAGE_ID,
       storage: listPage(['AAPL', 'MSFT', 'TSLA', 'NVDA', 'IBM', 'ORCL', 'AMZN', 'META']),
     });
     await sync();
     source.put({ id: PAGE_ID, storage: listPage(['AAPL', 'MSFT', 'TSLA', 'NVDA', 'IBM']) });
-    const run = newRun();
-    const env = activityEnv();
-    await env.run(activities.fetchPages, { ...run, trigger: 'schedule' as const });
-    await env.run(activities.parsePages, run);
-    const diff = await env.run(activities.diffList, run);
+    const { diff } = await diffRun();
     expect(diff.held).toBe(
       'the sync would remove 3 of 8 active instruments (37.5 %, more than the 25 % allowed by RESTRICTED_LIST_MAX_REMOVAL_PERCENT)',
     );
@@ -384,13 +393,9 @@ describe('applyDiff', () => {
   });
 
   it('a retry after its commit (attempt 2) finds the run applied and applies nothing twice', async () => {
-    const { stores, source, activities, newRun } = setup();
+    const { stores, source, activities, diffRun } = setup();
     source.put({ id: PAGE_ID, storage: listPage(['AAPL']) });
-    const run = newRun();
-    const env = activityEnv();
-    await env.run(activities.fetchPages, { ...run, trigger: 'schedule' as const });
-    await env.run(activities.parsePages, run);
-    await env.run(activities.diffList, run);
+    const { run, env } = await diffRun();
     await env.run(activities.applyDiff, { ...run, approvedBy: null });
     const retried = await activityEnv(2).run(activities.applyDiff, {
       ...run,
@@ -401,13 +406,9 @@ describe('applyDiff', () => {
   });
 
   it('a database failure inside the apply undoes all of it, and the retry applies it once', async () => {
-    const { stores, source, activities, newRun, active } = setup();
+    const { stores, source, activities, diffRun, active } = setup();
     source.put({ id: PAGE_ID, storage: listPage(['AAPL', 'MSFT']) });
-    const run = newRun();
-    const env = activityEnv();
-    await env.run(activities.fetchPages, { ...run, trigger: 'schedule' as const });
-    await env.run(activities.parsePages, run);
-    await env.run(activities.diffList, run);
+    const { run, env } = await diffRun();
     const lost = new Error('Connection terminated unexpectedly');
     stores.failNext('runs.markSucceeded', lost);
     expect(await failureOf(env.run(activities.applyDiff, { ...run, approvedBy: null }))).toBe(lost);
@@ -424,16 +425,13 @@ describe('applyDiff', () => {
   });
 
   it('refuses to apply, without an approval, removals the guard would hold because the list moved since the diff', async () => {
-    const { stores, source, activities, newRun, sync, active } = setup();
+    const { stores, source, activities, diffRun, sync, active } = setup();
     source.put({ id: PAGE_ID, storage: listPage(['AAPL', 'MSFT', 'TSLA', 'NVDA']) });
     await sync();
     // This run's diff removes one of four: not held.
     source.put({ id: PAGE_ID, storage: listPage(['AAPL', 'MSFT', 'TSLA']) });
-    const run = newRun();
-    const env = activityEnv();
-    await env.run(activities.fetchPages, { ...run, trigger: 'schedule' as const });
-    await env.run(activities.parsePages, run);
-    expect((await env.run(activities.diffList, run)).held).toBeNull();
+    const { run, env, diff } = await diffRun();
+    expect(diff.held).toBeNull();
     // Meanwhile four more were applied beside it; this run's list would now remove five of eight.
     source.put({
       id: PAGE_ID,

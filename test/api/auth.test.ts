@@ -377,6 +377,7 @@ describe('who may call what', () => {
     ['GET', '/v1/restricted/changes', READ, JSON_TYPE],
     ['GET', '/v1/sync/status', READ, JSON_TYPE],
     ['GET', '/v1/sync/runs', READ, JSON_TYPE],
+    ['GET', '/v1/sync/runs/{workflow_id}', READ, JSON_TYPE],
     ['POST', '/v1/sync', ADMIN, JSON_TYPE],
     ['POST', '/v1/sync/runs/{workflow_id}/approve', ADMIN, JSON_TYPE],
     ['POST', '/v1/sync/runs/{workflow_id}/reject', ADMIN, JSON_TYPE],

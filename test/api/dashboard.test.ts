@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { dashboardPage } from '../../src/api/dashboard/render.ts';
-import type { StatusAnswer as Status } from '../../src/api/schemas.ts';
+import type { RunAnswer, StatusAnswer as Status } from '../../src/api/schemas.ts';
 import { squash, textOf } from '../browser/form-client.ts';
 import {
   DEMO_LIST,
@@ -22,16 +22,24 @@ const EDITED_LIST = DEMO_LIST.map((entry) =>
 );
 const HELD = 'the sync would remove every instrument on the list (4)';
 
+type Browser = ReturnType<ApiOnFakes['browser']>;
+
+/** A fresh API on fakes, and a browser signed in to it with the read token. */
+async function startWithReader(): Promise<{ p: ApiOnFakes; reader: Browser }> {
+  const p = await startApiOnFakes();
+  const reader = p.browser();
+  await reader.signIn(p.tokens.read);
+  return { p, reader };
+}
+
 /** What the dashboard shows a compliance officer, over plain HTTP (the browser test looks at it rendered). */
 describe('dashboard page', () => {
   let p: ApiOnFakes;
-  let browser: ReturnType<ApiOnFakes['browser']>;
+  let browser: Browser;
   /** The page's HTML with whitespace collapsed. */
   const page = async (path = '/') => squash((await browser.get(path)).text);
   beforeEach(async () => {
-    p = await startApiOnFakes();
-    browser = p.browser();
-    await browser.signIn(p.tokens.read);
+    ({ p, reader: browser } = await startWithReader());
   });
   afterEach(() => p?.stop());
 
@@ -235,13 +243,11 @@ describe('dashboard page', () => {
 /** The banner a compliance officer must not miss, for each state the sync can be in. */
 describe('dashboard banners, over HTTP', () => {
   let p: ApiOnFakes;
-  let reader: ReturnType<ApiOnFakes['browser']>;
+  let reader: Browser;
   const home = async (browser = reader) => squash((await browser.get('/')).text);
   const banners = (html: string) => [...html.matchAll(/class="banner (\w+)"/g)].map((match) => match[1]);
   beforeEach(async () => {
-    p = await startApiOnFakes();
-    reader = p.browser();
-    await reader.signIn(p.tokens.read);
+    ({ p, reader } = await startWithReader());
   });
   afterEach(() => p?.stop());
 
@@ -340,7 +346,7 @@ describe('dashboard banners, over HTTP', () => {
 
 describe('dashboard admin forms', () => {
   let p: ApiOnFakes;
-  let admin: ReturnType<ApiOnFakes['browser']>;
+  let admin: Browser;
   const sync = async () => {
     const answer = await admin.post('/dashboard/sync', { csrf: await admin.csrf() }, { origin: p.url });
     return { answer, page: answer.status === 303 ? squash((await admin.get('/')).text) : '' };
@@ -422,7 +428,7 @@ describe('dashboard banners', () => {
     },
     ...extra,
   });
-  const render = (s: Status, role: 'read' | 'admin' = 'read') =>
+  const render = (s: Status, role: 'read' | 'admin' = 'read', runs: RunAnswer[] = []) =>
     squash(
       dashboardPage({
         now,
@@ -433,7 +439,8 @@ describe('dashboard banners', () => {
         list: { instruments: [], count: 0, as_of: '2026-11-21T08:00:00.000Z' },
         query: '',
         maxRows: 1000,
-        runs: [],
+        runs,
+        latest: null,
         changes: [],
         staleAfterMinutes: 180,
       }),
@@ -460,8 +467,6 @@ describe('dashboard banners', () => {
         last_error: {
           code: 'ConfluenceAuthError',
           message: 'the API token was refused',
-          attempt: null,
-          next_retry_at: null,
         },
       }),
     );
@@ -476,6 +481,36 @@ describe('dashboard banners', () => {
     expect(render(status({ status: 'running' }))).toContain(
       '<strong class="title">Sync in progress</strong>',
     );
+  });
+
+  it('says who or what started each run: the operator who asked, the edit watch, or the schedule', () => {
+    const run = (trigger: RunAnswer['trigger'], requestedBy: string | null): RunAnswer => ({
+      workflow_id: `restricted-list-sync-${trigger}`,
+      run_id: `run-${trigger}`,
+      status: 'succeeded',
+      trigger,
+      requested_by: requestedBy,
+      started_at: '2026-11-21T11:00:00.000Z',
+      finished_at: '2026-11-21T11:00:02.000Z',
+      added: 1,
+      removed: 0,
+      modified: 0,
+      unchanged: 3,
+      warnings: 0,
+      error: null,
+      held_reason: null,
+      decision: null,
+      list_version: 4,
+      pages: [],
+      temporal_ui_url: 'http://temporal.example/namespaces/default/workflows/x',
+    });
+    const page = render(status({}), 'read', [
+      run('manual', 'ops-alice'),
+      run('watch', null),
+      run('schedule', null),
+    ]);
+    const triggers = [...page.matchAll(/<td> ?(manual[^<]*|edit watch|schedule) ?<\/td>/g)].map((m) => m[1]);
+    expect(triggers).toEqual(['manual, by ops-alice', 'edit watch', 'schedule']);
   });
 
   it('never renders a non-http link from a page URL', () => {

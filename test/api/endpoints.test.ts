@@ -330,6 +330,8 @@ describe('HTTP API', () => {
       ['GET', '/v1/sync/status'],
       ['GET', '/v1/sync/runs?limit=5'],
       ['GET', '/v1/sync/runs?limit=0'],
+      ['GET', `/v1/sync/runs/${held.workflowId}`],
+      ['GET', '/v1/sync/runs/no-such-run'],
       ['POST', '/v1/sync'],
       ['POST', '/v1/sync?wait=maybe'],
       ['POST', `/v1/sync/runs/${held.workflowId}/approve`],

@@ -68,8 +68,6 @@ describe('status while a step is being retried', () => {
     expect(status.last_error).toEqual({
       code: 'ConfluenceAuthError',
       message: 'Confluence rejected the credentials',
-      attempt: null,
-      next_retry_at: null,
     });
   });
 });

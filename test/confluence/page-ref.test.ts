@@ -16,6 +16,10 @@ describe('parsePageRef', () => {
     ['https://example.atlassian.net/wiki/pages/viewpage.action?pageId=123456', '123456'],
     ['https://confluence.example.com/pages/viewpage.action?pageId=98765&src=contextnavpagetreemode', '98765'],
     ['https://example.atlassian.net/wiki/x/QOIB', '123456'],
+    // Data Center, under a context path.
+    ['https://wiki.example.com/confluence/pages/viewpage.action?pageId=123456', '123456'],
+    ['https://wiki.example.com/confluence/spaces/COMP/pages/123456/Restricted+Instruments', '123456'],
+    ['https://wiki.example.com/confluence/x/QOIB', '123456'],
   ])('%s → page %s', (ref, id) => {
     expect(parsePageRef(ref)).toEqual({ kind: 'id', id });
   });
@@ -28,10 +32,23 @@ describe('parsePageRef', () => {
     });
   });
 
+  it('reads a Data Center link by space and title the same way, with or without viewpage.action', () => {
+    const title = { kind: 'title', spaceKey: 'COMP', title: 'Restricted Instruments (Q4)' };
+    expect(
+      parsePageRef('https://wiki.example.com/confluence/display/COMP/Restricted+Instruments+%28Q4%29'),
+    ).toEqual(title);
+    expect(
+      parsePageRef(
+        'https://wiki.example.com/confluence/pages/viewpage.action?spaceKey=COMP&title=Restricted+Instruments+%28Q4%29',
+      ),
+    ).toEqual(title);
+  });
+
   it.each([
     'restricted list',
     'https://example.atlassian.net/wiki/home',
     'https://x/pages/viewpage.action?pageId=abc',
+    'https://x/pages/viewpage.action?spaceKey=COMP',
     'ftp//x',
   ])('rejects %s with a message naming the accepted forms', (ref) => {
     expect(() => parsePageRef(ref)).toThrow(PageRefError);

@@ -7,20 +7,22 @@ describe('the list at any past instant', () => {
   let p: Pipeline;
   const instants: Record<string, string> = {};
   const pause = () => new Promise((resolve) => setTimeout(resolve, 30));
+  /**
+   * Publishes `storage` as the demo page's next version, by `authorName`, and syncs it; returns an
+   * instant after the sync.
+   */
+  const publishAndSync = async (storage: string, authorName: string) => {
+    p.confluence.putPage({ id: DEMO_PAGE_ID, title: DEMO_PAGE_TITLE, storage, authorName });
+    await p.runSync();
+    await pause();
+    return new Date().toISOString();
+  };
 
   beforeAll(async () => {
     p = await startPipeline();
     instants.beforeFirstSync = new Date().toISOString();
     await pause();
-    p.confluence.putPage({
-      id: DEMO_PAGE_ID,
-      title: DEMO_PAGE_TITLE,
-      storage: DEMO_PAGE_STORAGE,
-      authorName: 'Carol Compliance',
-    });
-    await p.runSync();
-    await pause();
-    instants.afterFirst = new Date().toISOString();
+    instants.afterFirst = await publishAndSync(DEMO_PAGE_STORAGE, 'Carol Compliance');
     await pause();
     const edited = DEMO_PAGE_STORAGE.replace(/<tr><td><p>NVDA<\/p>.*?<\/tr>\n/, '')
       .replace('<td><p>Buy only</p></td>', '<td><p>Full</p></td>')
@@ -28,15 +30,7 @@ describe('the list at any past instant', () => {
         '</tbody>',
         '<tr><td><p>IBM</p></td><td><p></p></td><td><p>IBM Corp.</p></td><td><p>New mandate</p></td><td><p>Sell only</p></td></tr></tbody>',
       );
-    p.confluence.putPage({
-      id: DEMO_PAGE_ID,
-      title: DEMO_PAGE_TITLE,
-      storage: edited,
-      authorName: 'Dan Desk',
-    });
-    await p.runSync();
-    await pause();
-    instants.afterSecond = new Date().toISOString();
+    instants.afterSecond = await publishAndSync(edited, 'Dan Desk');
   });
   afterAll(() => p.stop());
 

@@ -1,18 +1,27 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEMO_PAGE_ID, DEMO_PAGE_STORAGE, DEMO_PAGE_TITLE } from '../../src/dev/demo-page.ts';
+import { FAKE_FLAVOURS } from '../../src/dev/fake-confluence.ts';
 import { startPipeline, type Pipeline } from '../helpers/pipeline.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const EMPTIED_PAGE = '<table><tbody><tr><th>Ticker</th><th>ISIN</th><th>Reason</th></tr></tbody></table>';
 const ALL_TICKERS = ['AAPL', 'MSFT', 'NVDA', 'TSLA'];
 
-/** An emptied or reformatted page must never silently lift restrictions. */
-describe('removal guard', () => {
+/**
+ * An emptied or reformatted page must never silently lift restrictions. The page read from each
+ * Confluence flavour is held the same way; what happens once it is held is the same on all of
+ * them (Cloud only).
+ */
+describe.each(FAKE_FLAVOURS)('removal guard on %s', (flavour) => {
   let p: Pipeline;
   beforeAll(async () => {
-    p = await startPipeline();
+    p = await startPipeline({}, { flavour });
   });
+  /** Tests of what follows a hold, which no flavour changes. */
+  const onCloud = (name: string, test: () => Promise<void>) => {
+    if (flavour === 'cloud') it(name, test);
+  };
   afterAll(() => p.stop());
   beforeEach(async () => {
     p.confluence.putPage({ id: DEMO_PAGE_ID, title: DEMO_PAGE_TITLE, storage: DEMO_PAGE_STORAGE });
@@ -68,7 +77,7 @@ describe('removal guard', () => {
     expect(run.decision).toMatchObject({ decision: 'rejected', by: 'ops-alice' });
   });
 
-  it('applies the held diff when an operator approves, recording who approved', async () => {
+  onCloud('applies the held diff when an operator approves, recording who approved', async () => {
     const { handle } = await holdEmptiedPage();
     expect((await p.post(`/v1/sync/runs/${handle.workflowId}/approve`)).status).toBe(202);
     expect(await handle.result()).toMatchObject({ removed: 4, added: 0 });
@@ -81,7 +90,7 @@ describe('removal guard', () => {
     });
   });
 
-  it('applies nothing when nobody answers in time, and says so', async () => {
+  onCloud('applies nothing when nobody answers in time, and says so', async () => {
     const { handle } = await holdEmptiedPage({ approvalTimeoutMs: 1_500 });
     const error = await handle.result().catch((e: unknown) => e);
     expect(((error as WorkflowFailedError).cause as { type?: string }).type).toBe('ApprovalTimedOut');
@@ -91,7 +100,7 @@ describe('removal guard', () => {
     );
   });
 
-  it('does not hold a small removal', async () => {
+  onCloud('does not hold a small removal', async () => {
     p.confluence.putPage({
       id: DEMO_PAGE_ID,
       title: DEMO_PAGE_TITLE,
@@ -100,7 +109,7 @@ describe('removal guard', () => {
     expect(await p.runSync()).toMatchObject({ removed: 1 });
   });
 
-  it('refuses decisions without an admin token, on unknown runs and on runs not held', async () => {
+  onCloud('refuses decisions without an admin token, on unknown runs and on runs not held', async () => {
     const { handle } = await holdEmptiedPage();
     expect(
       (await p.post(`/v1/sync/runs/${handle.workflowId}/approve`, undefined, p.tokens.read)).body.error.code,
@@ -113,7 +122,7 @@ describe('removal guard', () => {
     expect(again).toMatchObject({ status: 409, body: { error: { code: 'not_awaiting_approval' } } });
   });
 
-  it('POST /v1/sync?wait=true answers with the held run instead of waiting for a decision', async () => {
+  onCloud('POST /v1/sync?wait=true answers with the held run instead of waiting for a decision', async () => {
     p.confluence.putPage({ id: DEMO_PAGE_ID, title: DEMO_PAGE_TITLE, storage: EMPTIED_PAGE });
     const held = await p.post('/v1/sync?wait=true');
     expect(held.status).toBe(200);

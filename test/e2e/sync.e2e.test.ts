@@ -1,6 +1,8 @@
 import { WorkflowFailedError } from '@temporalio/client';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEMO_PAGE_ID, DEMO_PAGE_STORAGE, DEMO_PAGE_TITLE } from '../../src/dev/demo-page.ts';
+import { FAKE_FLAVOURS } from '../../src/dev/fake-confluence.ts';
+import { instrument } from '../helpers/instruments.ts';
 import { startPipeline, type Pipeline } from '../helpers/pipeline.ts';
 
 /**
@@ -58,15 +60,7 @@ describe('sync pipeline end to end', () => {
       list_version: 1,
     });
     expect(aapl.body.matches).toEqual([
-      {
-        ticker: 'AAPL',
-        isin: 'US0378331005',
-        name: 'Apple Inc.',
-        restriction_type: 'full',
-        reason: 'Inside information',
-        effective_from: null,
-        expires_at: null,
-      },
+      instrument({ ticker: 'AAPL', isin: 'US0378331005', name: 'Apple Inc.', reason: 'Inside information' }),
     ]);
     const ibm = await get('/v1/check?ticker=IBM');
     expect(ibm.body).toMatchObject({ restricted: false, severity: 'NONE', matches: [] });
@@ -138,25 +132,39 @@ describe('sync pipeline end to end', () => {
     expect(await p.database.db('restricted_instruments').orderBy('id')).toEqual(before.rows);
     expect(await p.database.db('instrument_changes').count('* as count')).toEqual(before.changes);
   });
+});
 
-  it('revoked credentials fail the run without retrying, keep the cache, and status says so', async () => {
-    await syncDemoPage();
-    const cached = await activeTickers();
+/** Revoked credentials on each flavour: Confluence says it differently, the run fails the same way. */
+describe.each(FAKE_FLAVOURS)('revoked credentials on %s', (flavour) => {
+  let p: Pipeline;
+  beforeAll(async () => {
+    p = await startPipeline({}, { flavour });
+  });
+  afterAll(() => p.stop());
+
+  it('fail the run without retrying, keep the cache, and status says so', async () => {
+    p.confluence.putPage({ id: DEMO_PAGE_ID, title: DEMO_PAGE_TITLE, storage: DEMO_PAGE_STORAGE });
+    await p.runSync();
+    const cached = await p.activeTickers();
     expect(cached).toEqual(['AAPL', 'MSFT', 'NVDA', 'TSLA']);
     p.confluence.revokeToken();
     const requestsBefore = p.confluence.requests.length;
-    const error = await runSync().catch((e: unknown) => e);
+    const error = await p.runSync().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WorkflowFailedError);
     expect(((error as WorkflowFailedError).cause as any)?.cause?.type).toBe('ConfluenceAuthError');
     expect(p.confluence.requests.length - requestsBefore).toBe(1); // not retried
-    expect(await activeTickers()).toEqual(cached);
+    expect(await p.activeTickers()).toEqual(cached);
 
-    const status = await get('/v1/sync/status');
+    const status = await p.get('/v1/sync/status');
     expect(status.body.status).toBe('failed');
     expect(status.body.message).toMatch(/^Sync failed - using cached data from \d{4}-\d\d-\d\dT/);
     expect(status.body.last_error.code).toBe('ConfluenceAuthError');
-    expect(status.body.last_error.message).toContain('rejected the credentials');
+    expect(status.body.last_error.message).toContain(
+      flavour === 'datacenter'
+        ? 'Confluence rejected the personal access token (401)'
+        : `Confluence rejected the credentials for user ${p.confluence.username} (401)`,
+    );
     expect(JSON.stringify(status.body)).not.toContain(p.confluence.apiToken.replace('revoked-', ''));
-    expect((await get('/v1/check?ticker=AAPL')).body.restricted).toBe(true);
+    expect((await p.get('/v1/check?ticker=AAPL')).body.restricted).toBe(true);
   });
 });

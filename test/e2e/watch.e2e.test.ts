@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_PAGE_ID, DEMO_PAGE_STORAGE, DEMO_PAGE_TITLE } from '../../src/dev/demo-page.ts';
+import { FAKE_FLAVOURS } from '../../src/dev/fake-confluence.ts';
 import { ensureWatch, watchWorkflowId } from '../../src/temporal/watch.ts';
 import { startPipeline, type Pipeline } from '../helpers/pipeline.ts';
 import { staticMetadataOf } from '../helpers/temporal-history.ts';
@@ -8,14 +9,17 @@ import { waitFor } from '../helpers/wait.ts';
 const AMZN_ROW =
   '<tr><td><p>AMZN</p></td><td><p>US0231351067</p></td><td><p>Amazon.com, Inc.</p></td><td><p>Pending M&amp;A advisory</p></td><td><p>Full</p></td></tr>\n</tbody>';
 
-/** The edit watch on real parts: a watcher on the Temporal server, probing the fake Confluence every second. */
-describe('the edit watch', () => {
+/**
+ * The edit watch on real parts: a watcher on the Temporal server, probing the fake Confluence
+ * every second, on each flavour (each asks for versions its own way).
+ */
+describe.each(FAKE_FLAVOURS)('the edit watch on %s', (flavour) => {
   let p: Pipeline;
-  const probes = () => p.confluence.requests.filter((r) => r.path.startsWith('/wiki/api/v2/pages?'));
-  const downloads = () => p.confluence.requests.filter((r) => r.path.includes('body-format=storage'));
+  const probes = () => p.confluence.requests.filter((r) => r.kind === 'versions');
+  const downloads = () => p.confluence.requests.filter((r) => r.kind === 'page');
 
   beforeAll(async () => {
-    p = await startPipeline({ RESTRICTED_LIST_WATCH_SECONDS: '1' });
+    p = await startPipeline({ RESTRICTED_LIST_WATCH_SECONDS: '1' }, { flavour });
     p.confluence.putPage({ id: DEMO_PAGE_ID, title: DEMO_PAGE_TITLE, storage: DEMO_PAGE_STORAGE });
     await p.runSync();
     expect(await ensureWatch(p.client, p.config)).toBe('watching');
@@ -48,7 +52,7 @@ describe('the edit watch', () => {
       20,
     );
     const lagMs = Date.now() - savedAt;
-    console.log(`[watch] edit enforced ${lagMs} ms after it was saved (watch every 1 s)`);
+    console.log(`[watch, ${flavour}] edit enforced ${lagMs} ms after it was saved (watch every 1 s)`);
     expect(lagMs).toBeLessThan(1_000 + 30_000);
     expect(answer.list_version).toBe(2);
 
@@ -77,7 +81,12 @@ describe('the edit watch', () => {
       changes: Number((await p.database.db('instrument_changes').count('* as n').first())?.n),
       pages: Number((await p.database.db('sync_run_pages').count('* as n').first())?.n),
     });
-    const before = { rows: await rows(), probes: probes().length, downloads: downloads().length };
+    const before = {
+      rows: await rows(),
+      probes: probes().length,
+      downloads: downloads().length,
+      requests: p.confluence.requests.length,
+    };
     await waitFor(
       'three more probes',
       async () => (probes().length >= before.probes + 3 ? true : undefined),
@@ -85,6 +94,9 @@ describe('the edit watch', () => {
     );
     expect(await rows()).toEqual(before.rows);
     expect(downloads().length).toBe(before.downloads);
-    expect(probes().every((r) => !r.path.includes('body-format'))).toBe(true);
+    const quiet = p.confluence.requests.slice(before.requests);
+    // Each probe is one request for the named page's version, no body.
+    expect(quiet.every((r) => r.kind === 'versions')).toBe(true);
+    expect(quiet.every((r) => !/body-format|body\.storage/.test(r.path))).toBe(true);
   });
 });

@@ -26,6 +26,7 @@ import type {
   RunStore,
   Stores,
 } from '../../src/stores/types.ts';
+import { failedRunColumns, succeededRunColumns } from '../../src/stores/run-columns.ts';
 
 /** What Postgres hands back for a jsonb value: a copy, with dates as strings. */
 const asJson = <T>(value: T): T => (value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T));
@@ -123,7 +124,14 @@ export function createMemoryStores(options: { clock?: () => Date } = {}): Memory
     const artifactRows = artifacts.view(overlay?.artifacts ?? null);
 
     const copy = (run: SyncRun | undefined): SyncRun | undefined =>
-      run === undefined ? undefined : { ...run, pages: asJson(run.pages), warnings: asJson(run.warnings) };
+      run === undefined
+        ? undefined
+        : {
+            ...run,
+            pages: asJson(run.pages),
+            warnings: asJson(run.warnings),
+            checksums: asJson(run.checksums),
+          };
     const update = (id: string, patch: Partial<SyncRun>) => {
       const run = runRows.get(id);
       if (run) runRows.set(id, { ...run, ...patch });
@@ -154,6 +162,7 @@ export function createMemoryStores(options: { clock?: () => Date } = {}): Memory
           list_version: null,
           pages: [],
           warnings: [],
+          checksums: [],
           error_code: null,
           error: null,
           requested_by: run.requestedBy ?? null,
@@ -219,9 +228,9 @@ export function createMemoryStores(options: { clock?: () => Date } = {}): Memory
           .filter((v): v is number => v !== null);
         return versions.length === 0 ? null : Math.max(...versions);
       },
-      async saveWarnings(runId, warnings) {
-        fault('runs.saveWarnings');
-        update(runId, { warnings: asJson([...warnings]) });
+      async saveParseOutcome(runId, outcome) {
+        fault('runs.saveParseOutcome');
+        update(runId, { warnings: asJson([...outcome.warnings]), checksums: asJson([...outcome.checksums]) });
       },
       async markAwaitingApproval(runId, reason) {
         fault('runs.markAwaitingApproval');
@@ -232,34 +241,11 @@ export function createMemoryStores(options: { clock?: () => Date } = {}): Memory
         fault('runs.markFailed');
         const run = runRows.get(runId);
         if (!run || run.status === 'succeeded') return;
-        const now = clock();
-        update(runId, {
-          status: 'failed',
-          error_code: failure.code,
-          error: failure.message,
-          finished_at: now,
-          ...(failure.decision
-            ? { decision: failure.decision.decision, decided_by: failure.decision.by, decided_at: now }
-            : {}),
-        });
+        update(runId, failedRunColumns(failure, clock()));
       },
       async markSucceeded(runId, result) {
         fault('runs.markSucceeded');
-        update(runId, {
-          ...(result.approvedBy === null
-            ? {}
-            : { decision: 'approved', decided_by: result.approvedBy, decided_at: result.appliedAt }),
-          status: 'succeeded',
-          finished_at: result.appliedAt,
-          added: result.added,
-          removed: result.removed,
-          modified: result.modified,
-          unchanged: result.unchanged,
-          list_version: result.listVersion,
-          instrument_count: result.instrumentCount,
-          error_code: null,
-          error: null,
-        });
+        update(runId, succeededRunColumns(result));
       },
     };
 

@@ -14,6 +14,7 @@ import { countDiff, diffInstruments } from '../../src/sync/diff.ts';
 import { formClient } from '../browser/form-client.ts';
 import { createMemoryStores, type MemoryStores } from '../fakes/memory-stores.ts';
 import { createFakeSyncControl, type FakeSyncControl } from '../fakes/sync-control.ts';
+import { instrument as parsedInstrument } from './instruments.ts';
 
 export const TOKENS = {
   read: 'test-read-token-0123456789abcdef',
@@ -37,13 +38,7 @@ export function instrument(
   extra: Partial<DesiredInstrument> = {},
 ): DesiredInstrument {
   return {
-    ticker,
-    isin,
-    name,
-    restriction_type,
-    reason,
-    effective_from: null,
-    expires_at: null,
+    ...parsedInstrument({ ticker, isin, name, restriction_type, reason }),
     source_page_id: DEMO_PAGE.id,
     ...extra,
   };

@@ -9,18 +9,11 @@ import { loadConfig } from '../../src/config.ts';
 import { openDatabase } from '../../src/db/database.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startService } from '../../src/service.ts';
+import { exitWithParentTest } from './child-lifetime.ts';
 
 const STOP_TIMEOUT_MS = 10_000;
 
-const maxLifetimeMs = Number(process.env.RLS_MAX_LIFETIME_MS ?? 0);
-if (maxLifetimeMs > 0) {
-  setTimeout(() => {
-    console.error(`api-process: still running after ${maxLifetimeMs} ms; exiting`);
-    process.exit(3);
-  }, maxLifetimeMs).unref();
-}
-// The parent test died without stopping us.
-if (process.send) process.on('disconnect', () => process.exit(4));
+exitWithParentTest('api-process');
 
 // Port 0: each API of a fleet listens on a free port of its own.
 const config = loadConfig({ ...process.env, PORT: '0' });

@@ -10,12 +10,11 @@ import { createMetricsRegistry } from '../../src/api/metrics.ts';
 import { startServer, stopServer } from '../../src/api/server.ts';
 import { buildApi, buildWorker, createStores } from '../../src/composition.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
-import { createConfluenceReader } from '../../src/confluence/client.ts';
 import { DEMO_PAGE_ID } from '../../src/dev/demo-page.ts';
-import { startFakeConfluence, type FakeConfluence } from '../../src/dev/fake-confluence.ts';
+import { startFakeConfluence, type FakeConfluence, type FakeFlavour } from '../../src/dev/fake-confluence.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { Stores } from '../../src/stores/types.ts';
-import { createConfluenceListSource } from '../../src/sync/sources.ts';
+import { createListSource } from '../../src/sync/sources.ts';
 import {
   assertSucceeded,
   WORKFLOW_TYPE,
@@ -55,25 +54,26 @@ export interface Pipeline {
 }
 
 /**
- * The whole pipeline on real parts, for one test file: its own database, a fake Confluence
- * (confluence.js talks HTTP to it), a worker on its own task queue of the run's Temporal dev
- * server, and the API on a free port.
+ * The whole pipeline on real parts, for one test file: its own database, a fake Confluence of the
+ * given flavour (Cloud, Cloud with a scoped token, Data Center; the service talks HTTP to it as
+ * configured from `fake.env`), a worker on its own task queue of the run's Temporal dev server,
+ * and the API on a free port.
  */
 export async function startPipeline(
   overrides: Record<string, string> | ((confluence: FakeConfluence) => Record<string, string>) = {},
   options: {
+    /** Which Confluence the service talks to (default cloud). */
+    flavour?: FakeFlavour;
     confluenceTimeoutMs?: number;
     wrapActivities?: (activities: SyncActivities) => SyncActivities;
     worker?: boolean;
   } = {},
 ): Promise<Pipeline> {
   const database = await createTestDatabase();
-  const confluence = await startFakeConfluence();
+  const confluence = await startFakeConfluence({ flavour: options.flavour ?? 'cloud' });
   const taskQueue = `test-${randomUUID()}`;
   const env: Record<string, string> = {
-    CONFLUENCE_URL: `${confluence.url}/wiki`,
-    CONFLUENCE_USERNAME: confluence.username,
-    CONFLUENCE_API_TOKEN: confluence.apiToken,
+    ...confluence.env,
     RESTRICTED_INSTRUMENTS_PAGE_URL: confluence.pageUrl(DEMO_PAGE_ID),
     DATABASE_URL: database.url,
     TEMPORAL_ADDRESS: inject('temporalAddress'),
@@ -100,17 +100,7 @@ export async function startPipeline(
       ...(options.wrapActivities ? { wrapActivities: options.wrapActivities } : {}),
       ...(options.confluenceTimeoutMs === undefined
         ? {}
-        : {
-            source: createConfluenceListSource(
-              createConfluenceReader({
-                url: confluence.url,
-                username: confluence.username,
-                apiToken: confluence.apiToken,
-                timeoutMs: options.confluenceTimeoutMs,
-              }),
-              { refs: config.pages, cql: config.cql },
-            ),
-          }),
+        : { source: createListSource(config, { timeoutMs: options.confluenceTimeoutMs }) }),
     });
     const running = worker.run();
     return {

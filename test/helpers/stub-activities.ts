@@ -7,6 +7,7 @@ import type {
   ParseStepResult,
   StartStepResult,
 } from '../../src/temporal/contract.ts';
+import { within } from './wait.ts';
 
 export type Step = keyof SyncActivities;
 export type StepInput<S extends Step> = Parameters<SyncActivities[S]>[0];
@@ -155,20 +156,7 @@ export function createGate(what: string): Gate {
         void released.then(resolve);
       });
     },
-    async reached(timeoutMs = 20_000) {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)),
-          timeoutMs,
-        );
-      });
-      try {
-        await Promise.race([wasReached, timeout]);
-      } finally {
-        clearTimeout(timer);
-      }
-    },
+    reached: (timeoutMs) => within(what, wasReached, timeoutMs),
     release: () => release(),
   };
 }

@@ -7,15 +7,9 @@ import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../../src/config.ts';
 import { buildWorker, createStores } from '../../src/composition.ts';
 import { openDatabase } from '../../src/db/database.ts';
+import { exitWithParentTest } from './child-lifetime.ts';
 
-const maxLifetimeMs = Number(process.env.RLS_MAX_LIFETIME_MS ?? 0);
-if (maxLifetimeMs > 0) {
-  setTimeout(() => {
-    console.error(`worker-process: still running after ${maxLifetimeMs} ms; exiting`);
-    process.exit(3);
-  }, maxLifetimeMs).unref();
-}
-if (process.send) process.on('disconnect', () => process.exit(4));
+exitWithParentTest('worker-process');
 
 const config = loadConfig();
 if (config.databaseUrl === null) throw new Error('worker-process: DATABASE_URL is required');

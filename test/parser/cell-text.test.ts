@@ -15,30 +15,62 @@ function tickersOf(cellMarkup: string): (string | null)[] {
   return parseOk(page).instruments.map((found) => found.ticker);
 }
 
-describe('rule 4: cell text', () => {
-  it('strips tags and decodes entities, HTML named ones included', () => {
-    expect(
-      reasonOf(
-        '<td><p><strong>M&amp;A</strong> <em>advisory</em> &ndash; &Uuml;bernahme &#8220;Falcon&#8221;</p></td>',
-      ),
-    ).toBe('M&A advisory – Übernahme “Falcon”');
-  });
+/** Behaviours one Reason cell shows: the markup Confluence stores, and the reason read from it. */
+const ONE_CELL_CASES = [
+  {
+    behaviour: 'strips tags and decodes entities, HTML named ones included',
+    cell: '<td><p><strong>M&amp;A</strong> <em>advisory</em> &ndash; &Uuml;bernahme &#8220;Falcon&#8221;</p></td>',
+    reason: 'M&A advisory – Übernahme “Falcon”',
+  },
+  {
+    behaviour: 'reads &nbsp; as a space and collapses and trims whitespace',
+    cell: '<td><p>&nbsp; Inside&nbsp;&nbsp;information \n\t </p></td>',
+    reason: 'Inside information',
+  },
+  {
+    behaviour: 'reads the status macro by its title',
+    cell: '<td><p><ac:structured-macro ac:name="status" ac:schema-version="1" ac:macro-id="a1"><ac:parameter ac:name="colour">Red</ac:parameter><ac:parameter ac:name="title">Buy only</ac:parameter></ac:structured-macro></p></td>',
+    reason: 'Buy only',
+  },
+  {
+    behaviour: 'gives nothing for user mentions, Jira macros, emoticons, placeholders and comments',
+    cell:
+      '<td><p>Wall-crossed by <ac:link><ri:user ri:account-id="5b10ac8d82e05b22cc7d4ef5" /></ac:link>' +
+      '<ac:structured-macro ac:name="jira" ac:schema-version="1"><ac:parameter ac:name="key">COMP-12</ac:parameter><ac:parameter ac:name="server">System JIRA</ac:parameter></ac:structured-macro>' +
+      '<ac:emoticon ac:name="warning" ac:emoji-shortname=":warning:" ac:emoji-fallback="⚠️" />' +
+      '<ac:placeholder>Type the reason here</ac:placeholder><!-- reviewed by legal --></p></td>',
+    reason: 'Wall-crossed by',
+  },
+  {
+    behaviour: 'keeps text under an inline comment marker',
+    cell: '<td><p><ac:inline-comment-marker ac:ref="c1">Research</ac:inline-comment-marker> blackout</p></td>',
+    reason: 'Research blackout',
+  },
+  {
+    behaviour: 'joins a multi-line cell with spaces where line breaks carry no meaning',
+    cell: '<td><p>Inside</p><p>information</p></td>',
+    reason: 'Inside information',
+  },
+  {
+    behaviour: 'reads text inside macros in a cell (a panel body) but not their parameters',
+    cell: '<td><ac:structured-macro ac:name="info"><ac:parameter ac:name="title">Heads-up</ac:parameter><ac:rich-text-body><p>Deal</p></ac:rich-text-body></ac:structured-macro></td>',
+    reason: 'Deal',
+  },
+];
 
-  it('reads &nbsp; as a space and collapses and trims whitespace', () => {
-    expect(reasonOf('<td><p>&nbsp; Inside&nbsp;&nbsp;information \n\t </p></td>')).toBe('Inside information');
-  });
+describe('rule 4: cell text', () => {
+  // A loop rather than it.each: it.each would cut these names short.
+  for (const { behaviour, cell, reason } of ONE_CELL_CASES) {
+    it(behaviour, () => {
+      expect(reasonOf(cell)).toBe(reason);
+    });
+  }
 
   it('composes NFC and removes invisible format characters', () => {
     expect(
       reasonOf('<td><p>\u200bSoci\u0065\u0301t\u0065\u0301 G\u00e9n\u00e9rale\u200e\ufeff</p></td>'),
     ).toBe('Soci\u00e9t\u00e9 G\u00e9n\u00e9rale');
     expect(tickersOf('<td><p>MS\u200bFT\u2060</p></td>')).toEqual(['MSFT']);
-  });
-
-  it('reads the status macro by its title', () => {
-    const status =
-      '<ac:structured-macro ac:name="status" ac:schema-version="1" ac:macro-id="a1"><ac:parameter ac:name="colour">Red</ac:parameter><ac:parameter ac:name="title">Buy only</ac:parameter></ac:structured-macro>';
-    expect(reasonOf(`<td><p>${status}</p></td>`)).toBe('Buy only');
   });
 
   it('reads a page link without a body as the page title, and a link with a body as its body', () => {
@@ -57,23 +89,6 @@ describe('rule 4: cell text', () => {
         '<td><ac:link><ri:page ri:content-title="Falcon" /><ac:link-body>deal <em>page</em></ac:link-body></ac:link></td>',
       ),
     ).toBe('deal page');
-  });
-
-  it('gives nothing for user mentions, Jira macros, emoticons, placeholders and comments', () => {
-    const cell =
-      '<td><p>Wall-crossed by <ac:link><ri:user ri:account-id="5b10ac8d82e05b22cc7d4ef5" /></ac:link>' +
-      '<ac:structured-macro ac:name="jira" ac:schema-version="1"><ac:parameter ac:name="key">COMP-12</ac:parameter><ac:parameter ac:name="server">System JIRA</ac:parameter></ac:structured-macro>' +
-      '<ac:emoticon ac:name="warning" ac:emoji-shortname=":warning:" ac:emoji-fallback="⚠️" />' +
-      '<ac:placeholder>Type the reason here</ac:placeholder><!-- reviewed by legal --></p></td>';
-    expect(reasonOf(cell)).toBe('Wall-crossed by');
-  });
-
-  it('keeps text under an inline comment marker', () => {
-    expect(
-      reasonOf(
-        '<td><p><ac:inline-comment-marker ac:ref="c1">Research</ac:inline-comment-marker> blackout</p></td>',
-      ),
-    ).toBe('Research blackout');
   });
 
   it('deletes struck-through text: <s>, <del>, <strike> and text-decoration: line-through', () => {
@@ -103,21 +118,9 @@ describe('rule 4: cell text', () => {
     expect(tickersOf('<td><p>VOD\nLN</p></td>')).toEqual(['VOD LN']);
   });
 
-  it('joins a multi-line cell with spaces where line breaks carry no meaning', () => {
-    expect(reasonOf('<td><p>Inside</p><p>information</p></td>')).toBe('Inside information');
-  });
-
   it('reads a date macro as its date', () => {
     const page = `<table><tbody>${tr(th('Ticker'), th('Date added'))}<tr><td>MSFT</td><td><p><time datetime="2026-03-01" /></p></td></tr></tbody></table>`;
     expect(parseOk(page).instruments[0]?.effective_from).toBe('2026-03-01');
-  });
-
-  it('reads text inside macros in a cell (a panel body) but not their parameters', () => {
-    expect(
-      reasonOf(
-        '<td><ac:structured-macro ac:name="info"><ac:parameter ac:name="title">Heads-up</ac:parameter><ac:rich-text-body><p>Deal</p></ac:rich-text-body></ac:structured-macro></td>',
-      ),
-    ).toBe('Deal');
   });
 
   it('reads a cell written as a self-closing tag as empty', () => {

@@ -9,12 +9,13 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseRestrictedList } from '../../src/parser/index.ts';
 import type { ParsedInstrument, ParseWarning } from '../../src/parser/index.ts';
+import type { PageChecksum } from '../../src/domain/index.ts';
 
 const PAGES = fileURLToPath(new URL('../fixtures/pages/', import.meta.url));
 
 type ExpectedWarning = Omit<ParseWarning, 'problem'>;
 type Expected =
-  | { instruments: ParsedInstrument[]; warnings: ExpectedWarning[] }
+  | { instruments: ParsedInstrument[]; warnings: ExpectedWarning[]; checksum?: PageChecksum }
   | { error: { code: 'parse_error'; message_contains: string }; warnings: ExpectedWarning[] };
 
 const names = readdirSync(PAGES)
@@ -53,6 +54,7 @@ describe('fixture pages', () => {
         ok: true,
         instruments: expected.instruments,
         warnings: withAnyProblem(expected.warnings),
+        ...(expected.checksum ? { checksum: expected.checksum } : {}),
       });
     }
   });

@@ -2,6 +2,8 @@ import { expect } from 'vitest';
 import { parseRestrictedList } from '../../src/parser/index.ts';
 import type { ParsedInstrument, ParseWarning, ParseWarningCode } from '../../src/parser/index.ts';
 
+export { instrument } from '../helpers/instruments.ts';
+
 /** A header cell as the Confluence editor writes it. */
 export const th = (text: string): string => `<th><p><strong>${text}</strong></p></th>`;
 /** A data cell as the Confluence editor writes it. */
@@ -18,8 +20,11 @@ export interface Parsed {
   warnings: ParseWarning[];
 }
 
+/** The page id `parseOk` and `parseTable` give a page unless told otherwise. */
+const PAGE_ID = 'page-1';
+
 /** Parses a page that must have a list table. */
-export function parseOk(storage: string, pageId = 'page-1'): Parsed {
+export function parseOk(storage: string, pageId = PAGE_ID): Parsed {
   const result = parseRestrictedList({ pageId, storage });
   if (!result.ok) expect.fail(`expected a list, got a parse error: ${result.error.message}`);
   return { instruments: result.instruments, warnings: result.warnings };
@@ -30,22 +35,13 @@ export function parseTable(header: readonly string[], rows: readonly (readonly s
   return parseOk(listTable(header, rows));
 }
 
-export function codes(warnings: readonly ParseWarning[]): (ParseWarningCode | undefined)[] {
-  return warnings.map((warning) => warning.code);
+/** Matches a warning about table `table` of a page `parseOk` read, with at least these fields. */
+export function warningIn(table: number, fields: Partial<ParseWarning>): ParseWarning {
+  return expect.objectContaining({ page: PAGE_ID, table, ...fields });
 }
 
-/** An instrument with every field the contract names; unspecified fields are `null` / `full`. */
-export function instrument(fields: Partial<ParsedInstrument>): ParsedInstrument {
-  return {
-    ticker: null,
-    isin: null,
-    name: null,
-    restriction_type: 'full',
-    reason: null,
-    effective_from: null,
-    expires_at: null,
-    ...fields,
-  };
+export function codes(warnings: readonly ParseWarning[]): (ParseWarningCode | undefined)[] {
+  return warnings.map((warning) => warning.code);
 }
 
 // Real ISINs with correct check digits.

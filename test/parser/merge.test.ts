@@ -1,7 +1,7 @@
 /** Rule 11 (the same instrument listed twice) and the output order, within a page and across pages. */
 import { describe, expect, it } from 'vitest';
-import { mergeInstrumentLists } from '../../src/parser/index.ts';
-import { APPLE, BAE, codes, instrument, MICROSOFT, NESTLE, parseTable, SAP } from './helpers.ts';
+import { compareInstruments, mergeInstrumentLists } from '../../src/parser/index.ts';
+import { APPLE, BAE, codes, instrument, MICROSOFT, NESTLE, parseTable, SAP, warningIn } from './helpers.ts';
 
 describe('rule 11: the same instrument listed twice', () => {
   it('merges equal ISINs: most restrictive type, earliest effective, latest expiry, reasons in page order', () => {
@@ -25,14 +25,8 @@ describe('rule 11: the same instrument listed twice', () => {
       }),
     ]);
     expect(warnings).toEqual([
-      expect.objectContaining({ code: 'duplicate_instrument', page: 'page-1', table: 1, row: 3, raw: APPLE }),
-      expect.objectContaining({
-        code: 'duplicate_instrument',
-        page: 'page-1',
-        table: 1,
-        row: 4,
-        raw: `AAPL / ${APPLE}`,
-      }),
+      warningIn(1, { code: 'duplicate_instrument', row: 3, raw: APPLE }),
+      warningIn(1, { code: 'duplicate_instrument', row: 4, raw: `AAPL / ${APPLE}` }),
     ]);
     expect(warnings[0]?.problem).toContain('table 1 row 2');
   });
@@ -162,5 +156,18 @@ describe('output order', () => {
       [null, NESTLE],
       [null, BAE],
     ]);
+  });
+
+  it('is the order of compareInstruments also for tickers that differ past their first characters', () => {
+    // Prefixes, code units above the Latin ones and surrogate halves, each with several ISINs.
+    const pieces = ['', 'A', 'B', 'a', ' ', 'Ä', '\ud83d\ude00', '\uffff'];
+    const tickers = pieces.flatMap((first) => pieces.map((second) => first + second)).filter(Boolean);
+    const listed = [...tickers, null].flatMap((ticker, index) =>
+      [APPLE, MICROSOFT, null].map((isin) => instrument({ ticker, isin, reason: String(index) })),
+    );
+    const { instruments } = mergeInstrumentLists([listed.reverse()]);
+    expect(instruments).toEqual([...instruments].sort(compareInstruments));
+    expect(instruments[0]?.ticker).toBe(' ');
+    expect(instruments.at(-1)?.ticker).toBeNull();
   });
 });

@@ -1,18 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  fieldForColumn,
-  isChangeLogColumn,
-  isinCheckDigit,
-  isValidIsin,
-  mostRestrictive,
-  normaliseColumnName,
-  normaliseIsin,
-  normaliseRestrictionValue,
-  normaliseText,
-  normaliseTicker,
-  parseDate,
-  restrictionTypeFor,
-} from '../../src/parser/index.ts';
+import * as parser from '../../src/parser/index.ts';
 
 describe('normaliseColumnName (rule 3)', () => {
   it.each([
@@ -25,7 +12,7 @@ describe('normaliseColumnName (rule 3)', () => {
     ['Name (legal (full))', 'name'],
     ['Ticker\u200b', 'ticker'],
   ])('%j → %j', (raw, expected) => {
-    expect(normaliseColumnName(raw)).toBe(expected);
+    expect(parser.normaliseColumnName(raw)).toBe(expected);
   });
 });
 
@@ -76,7 +63,7 @@ describe('column synonyms match exactly, never by substring (rule 3)', () => {
     ['End date', 'expires_at'],
     ['Restricted until', 'expires_at'],
   ])('%j names %s', (header, field) => {
-    expect(fieldForColumn(header)).toBe(field);
+    expect(parser.fieldForColumn(header)).toBe(field);
   });
 
   it.each([
@@ -90,7 +77,7 @@ describe('column synonyms match exactly, never by substring (rule 3)', () => {
     'Sector',
     '',
   ])('%j names no field', (header) => {
-    expect(fieldForColumn(header)).toBeNull();
+    expect(parser.fieldForColumn(header)).toBeNull();
   });
 
   it('knows the change-log columns (rule 1)', () => {
@@ -104,17 +91,17 @@ describe('column synonyms match exactly, never by substring (rule 3)', () => {
       'Version',
       'Change(s)',
     ]) {
-      expect(isChangeLogColumn(header), header).toBe(true);
+      expect(parser.isChangeLogColumn(header), header).toBe(true);
     }
     for (const header of ['Changes', 'Reason', 'Date added'])
-      expect(isChangeLogColumn(header), header).toBe(false);
+      expect(parser.isChangeLogColumn(header), header).toBe(false);
   });
 });
 
 describe('restriction type (rule 8)', () => {
   it('normalises values keeping the words in parentheses', () => {
-    expect(normaliseRestrictionValue('Buy-only')).toBe('buy only');
-    expect(normaliseRestrictionValue('Buy only (sell also restricted)')).toBe(
+    expect(parser.normaliseRestrictionValue('Buy-only')).toBe('buy only');
+    expect(parser.normaliseRestrictionValue('Buy only (sell also restricted)')).toBe(
       'buy only sell also restricted',
     );
   });
@@ -141,20 +128,20 @@ describe('restriction type (rule 8)', () => {
     ['Sell restricted', 'sell_only'],
     ['No sale', 'sell_only'],
   ])('%j → %s', (value, type) => {
-    expect(restrictionTypeFor(value)).toBe(type);
+    expect(parser.restrictionTypeFor(value)).toBe(type);
   });
 
   it.each(['Buy only (sell also restricted)', 'Long only', 'buy/sell', 'Partial', 'Buys only'])(
     '%j is unknown (the caller restricts fully)',
     (value) => {
-      expect(restrictionTypeFor(value)).toBeNull();
+      expect(parser.restrictionTypeFor(value)).toBeNull();
     },
   );
 
   it('combines buy_only and sell_only into full (rule 11)', () => {
-    expect(mostRestrictive('buy_only', 'sell_only')).toBe('full');
-    expect(mostRestrictive('buy_only', 'buy_only')).toBe('buy_only');
-    expect(mostRestrictive('sell_only', 'full')).toBe('full');
+    expect(parser.mostRestrictive('buy_only', 'sell_only')).toBe('full');
+    expect(parser.mostRestrictive('buy_only', 'buy_only')).toBe('buy_only');
+    expect(parser.mostRestrictive('sell_only', 'full')).toBe('full');
   });
 });
 
@@ -177,12 +164,12 @@ describe('normaliseTicker (rule 6)', () => {
     ['EQUITY US', 'EQUITY US'],
     ['aapl\u00a0us\u200b equity', 'AAPL US'],
   ])('%j → %j', (raw, expected) => {
-    expect(normaliseTicker(raw)).toBe(expected);
+    expect(parser.normaliseTicker(raw)).toBe(expected);
   });
 
   it('is a fixed point, so a query normalised again still matches', () => {
     for (const raw of ['x equity equity', 'aapl us equity', 'SPX INDEX']) {
-      expect(normaliseTicker(normaliseTicker(raw))).toBe(normaliseTicker(raw));
+      expect(parser.normaliseTicker(parser.normaliseTicker(raw))).toBe(parser.normaliseTicker(raw));
     }
   });
 });
@@ -197,7 +184,7 @@ describe('ISIN (rule 7)', () => {
     'AU0000XVGZA3',
     'JP3435000009',
   ])('accepts %s', (isin) => {
-    expect(isValidIsin(isin)).toBe(true);
+    expect(parser.isValidIsin(isin)).toBe(true);
   });
 
   it.each([
@@ -210,19 +197,19 @@ describe('ISIN (rule 7)', () => {
     ['space inside', 'US 0378331005'],
     ['empty', ''],
   ])('rejects %s: %j', (_why, isin) => {
-    expect(isValidIsin(isin)).toBe(false);
+    expect(parser.isValidIsin(isin)).toBe(false);
   });
 
   it('computes the ISO 6166 check digit over letters converted to numbers', () => {
-    expect(isinCheckDigit('US037833100')).toBe(5);
-    expect(isinCheckDigit('AU0000XVGZA')).toBe(3);
-    expect(isinCheckDigit('GB000263494')).toBe(6);
+    expect(parser.isinCheckDigit('US037833100')).toBe(5);
+    expect(parser.isinCheckDigit('AU0000XVGZA')).toBe(3);
+    expect(parser.isinCheckDigit('GB000263494')).toBe(6);
   });
 
   it('normalises by upper-casing and removing spaces and invisible characters', () => {
-    expect(normaliseIsin(' us0378331005 ')).toBe('US0378331005');
-    expect(normaliseIsin('US 0378 3310 05')).toBe('US0378331005');
-    expect(normaliseIsin('US0378331005\u200b')).toBe('US0378331005');
+    expect(parser.normaliseIsin(' us0378331005 ')).toBe('US0378331005');
+    expect(parser.normaliseIsin('US 0378 3310 05')).toBe('US0378331005');
+    expect(parser.normaliseIsin('US0378331005\u200b')).toBe('US0378331005');
   });
 });
 
@@ -240,7 +227,7 @@ describe('parseDate (rule 9)', () => {
     ['7 September 2026', '2026-09-07'],
     [' 1\u00a0Mar 2026 ', '2026-03-01'],
   ])('%j → %s', (text, expected) => {
-    expect(parseDate(text)).toBe(expected);
+    expect(parser.parseDate(text)).toBe(expected);
   });
 
   it.each([
@@ -258,17 +245,17 @@ describe('parseDate (rule 9)', () => {
     '2026-03-01T00:00:00Z',
     '',
   ])('ignores %j', (text) => {
-    expect(parseDate(text)).toBeNull();
+    expect(parser.parseDate(text)).toBeNull();
   });
 });
 
 describe('normaliseText (rule 4)', () => {
   it('removes Cf characters, composes NFC, turns no-break spaces into spaces and collapses whitespace', () => {
-    expect(normaliseText('\ufeff  Caf\u0065\u0301\u00a0\u200bAG \u200e ')).toBe('Café AG');
-    expect(normaliseText('a\t\n b')).toBe('a b');
+    expect(parser.normaliseText('\ufeff  Caf\u0065\u0301\u00a0\u200bAG \u200e ')).toBe('Café AG');
+    expect(parser.normaliseText('a\t\n b')).toBe('a b');
   });
 
   it('composes a letter and its accent once an invisible character between them is gone', () => {
-    expect(normaliseText('e\u200b\u0301')).toBe('é');
+    expect(parser.normaliseText('e\u200b\u0301')).toBe('é');
   });
 });

@@ -1,19 +1,9 @@
 /** Properties that must hold for every input, checked on generated inputs with fast-check. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  isinCheckDigit,
-  isValidIsin,
-  normaliseColumnName,
-  normaliseIsin,
-  normaliseRestrictionValue,
-  normaliseText,
-  normaliseTicker,
-  parseDate,
-  parseRestrictedList,
-  RESTRICTION_TYPES,
-} from '../../src/parser/index.ts';
+import * as parser from '../../src/parser/index.ts';
 import type { PageSource, ParseResult } from '../../src/parser/index.ts';
+import { RESTRICTION_TYPES } from '../../src/domain/index.ts';
 
 /** Text made of the characters the normalisers treat specially, mixed with any Unicode. */
 const awkwardText = fc
@@ -50,11 +40,11 @@ const awkwardText = fc
 
 describe('normalisation is idempotent', () => {
   it.each([
-    ['normaliseText', normaliseText],
-    ['normaliseColumnName', normaliseColumnName],
-    ['normaliseRestrictionValue', normaliseRestrictionValue],
-    ['normaliseTicker', normaliseTicker],
-    ['normaliseIsin', normaliseIsin],
+    ['normaliseText', parser.normaliseText],
+    ['normaliseColumnName', parser.normaliseColumnName],
+    ['normaliseRestrictionValue', parser.normaliseRestrictionValue],
+    ['normaliseTicker', parser.normaliseTicker],
+    ['normaliseIsin', parser.normaliseIsin],
   ])('%s(%s(x)) = %s(x)', (_name, normalise) => {
     fc.assert(
       fc.property(awkwardText, (text) => {
@@ -68,7 +58,7 @@ describe('normalisation is idempotent', () => {
   it('normalised column names hold only lower-case letters, digits and single spaces', () => {
     fc.assert(
       fc.property(awkwardText, (text) => {
-        expect(normaliseColumnName(text)).toMatch(/^(?:[\p{L}\p{Nd}]+(?: [\p{L}\p{Nd}]+)*)?$/u);
+        expect(parser.normaliseColumnName(text)).toMatch(/^(?:[\p{L}\p{Nd}]+(?: [\p{L}\p{Nd}]+)*)?$/u);
       }),
     );
   });
@@ -79,7 +69,7 @@ describe('normalisation is idempotent', () => {
         fc.date({ min: new Date('1000-01-01'), max: new Date('9999-12-31'), noInvalidDate: true }),
         (date) => {
           const iso = date.toISOString().slice(0, 10);
-          expect(parseDate(iso)).toBe(iso);
+          expect(parser.parseDate(iso)).toBe(iso);
         },
       ),
     );
@@ -96,7 +86,7 @@ const isinBody = fc
     fc.array(alphanumeric, { minLength: 9, maxLength: 9 }),
   )
   .map(([country, code]) => country.join('') + code.join(''));
-const validIsin = isinBody.map((body) => body + String(isinCheckDigit(body)));
+const validIsin = isinBody.map((body) => body + String(parser.isinCheckDigit(body)));
 
 /**
  * ISO 6166 written independently of the parser's code: letters become their values 10–35,
@@ -123,7 +113,7 @@ describe('ISIN validation (ISO 6166)', () => {
   it('accepts every ISIN built with a correct check digit', () => {
     fc.assert(
       fc.property(validIsin, (isin) => {
-        expect(isValidIsin(isin)).toBe(true);
+        expect(parser.isValidIsin(isin)).toBe(true);
       }),
       { numRuns: 5000 },
     );
@@ -133,7 +123,7 @@ describe('ISIN validation (ISO 6166)', () => {
     fc.assert(
       fc.property(validIsin, fc.nat(11), fc.constantFrom(...DIGITS), (isin, index, digit) => {
         fc.pre(DIGITS.includes(isin[index] as string) && isin[index] !== digit);
-        expect(isValidIsin(replaceAt(isin, index, digit))).toBe(false);
+        expect(parser.isValidIsin(replaceAt(isin, index, digit))).toBe(false);
       }),
       { numRuns: 5000 },
     );
@@ -151,7 +141,7 @@ describe('ISIN validation (ISO 6166)', () => {
             (index === 11 && !DIGITS.includes(char)) ||
             !(LETTERS + DIGITS).includes(char);
           fc.pre(breaksShape);
-          expect(isValidIsin(replaceAt(isin, index, char))).toBe(false);
+          expect(parser.isValidIsin(replaceAt(isin, index, char))).toBe(false);
         },
       ),
       { numRuns: 5000 },
@@ -162,7 +152,7 @@ describe('ISIN validation (ISO 6166)', () => {
     fc.assert(
       fc.property(validIsin, fc.nat(11), alphanumeric, (isin, index, char) => {
         const corrupted = replaceAt(isin, index, char);
-        expect(isValidIsin(corrupted)).toBe(referenceIsValid(corrupted));
+        expect(parser.isValidIsin(corrupted)).toBe(referenceIsValid(corrupted));
       }),
       { numRuns: 10000 },
     );
@@ -170,8 +160,8 @@ describe('ISIN validation (ISO 6166)', () => {
 
   it('cannot catch every corruption involving a letter: the standard itself lets some through', () => {
     // A letter is two digits to the check, so US → ES keeps the Luhn sum: both are valid ISINs.
-    expect(isValidIsin('US0378331005')).toBe(true);
-    expect(isValidIsin('ES0378331005')).toBe(true);
+    expect(parser.isValidIsin('US0378331005')).toBe(true);
+    expect(parser.isValidIsin('ES0378331005')).toBe(true);
     expect(referenceIsValid('ES0378331005')).toBe(true);
   });
 });
@@ -262,7 +252,7 @@ function expectWellFormed(result: ParseResult): void {
     ]) {
       expect(value).not.toBe('');
     }
-    if (found.isin !== null) expect(isValidIsin(found.isin)).toBe(true);
+    if (found.isin !== null) expect(parser.isValidIsin(found.isin)).toBe(true);
     for (const date of [found.effective_from, found.expires_at])
       if (date !== null) expect(date).toMatch(/^\d{4}-\d{2}-\d{2}$/);
   }
@@ -273,7 +263,7 @@ describe('the parser never throws', () => {
   it('on arbitrary or malformed markup', () => {
     fc.assert(
       fc.property(arbitraryMarkup, (storage) => {
-        expectWellFormed(parseRestrictedList({ pageId: 'fuzz', storage }));
+        expectWellFormed(parser.parseRestrictedList({ pageId: 'fuzz', storage }));
       }),
       { numRuns: 3000 },
     );
@@ -282,7 +272,7 @@ describe('the parser never throws', () => {
   it('on arbitrary strings', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary', maxLength: 300 }), (storage) => {
-        expectWellFormed(parseRestrictedList({ pageId: 'fuzz', storage }));
+        expectWellFormed(parser.parseRestrictedList({ pageId: 'fuzz', storage }));
       }),
       { numRuns: 1000 },
     );
@@ -291,11 +281,11 @@ describe('the parser never throws', () => {
   it('on very deep nesting and huge spans', () => {
     // Deeper than any recursive walk survives; htmlparser2 itself slows down quadratically beyond this.
     const deep = `<table><tr><th>Ticker</th></tr><tr><td>${'<span>'.repeat(20_000)}MSFT</td></tr></table>`;
-    expectWellFormed(parseRestrictedList({ pageId: 'deep', storage: deep }));
+    expectWellFormed(parser.parseRestrictedList({ pageId: 'deep', storage: deep }));
     const nestedTables = `${'<table><tr><td>'.repeat(3_000)}x`;
-    expectWellFormed(parseRestrictedList({ pageId: 'nested', storage: nestedTables }));
+    expectWellFormed(parser.parseRestrictedList({ pageId: 'nested', storage: nestedTables }));
     const spans = `<table><tr><th>Ticker</th></tr>${'<tr><td colspan="1000000" rowspan="1000000">A</td></tr>'.repeat(200)}</table>`;
-    expectWellFormed(parseRestrictedList({ pageId: 'spans', storage: spans }));
+    expectWellFormed(parser.parseRestrictedList({ pageId: 'spans', storage: spans }));
   });
 
   it('on input that is not a page at all', () => {
@@ -308,7 +298,7 @@ describe('the parser never throws', () => {
       { pageId: 'x', storage: 12 },
       { pageId: 'x', storage: null },
     ]) {
-      const result = parseRestrictedList(page as unknown as PageSource);
+      const result = parser.parseRestrictedList(page as unknown as PageSource);
       expect(result.ok).toBe(false);
       expectWellFormed(result);
     }

@@ -190,7 +190,7 @@ export function describeStoreContract(name: string, open: () => Promise<StoreFix
     );
 
     it(
-      'keeps the warnings of a run as they were written',
+      'keeps the warnings and page checksums of a run as they were written',
       withStores(async (stores) => {
         const id = await startRun(stores);
         const warnings = [
@@ -204,8 +204,19 @@ export function describeStoreContract(name: string, open: () => Promise<StoreFix
             code: 'invalid_isin' as const,
           },
         ];
-        await stores.runs.saveWarnings(id, warnings);
-        expect((await stores.runs.get(id))?.warnings).toEqual(warnings);
+        const checksums = [
+          {
+            pageId: '163841',
+            expected: 42,
+            found: 41,
+            holds: false,
+            text: 'Instrument count: 42',
+            where: 'a paragraph',
+          },
+        ];
+        expect((await stores.runs.get(id))?.checksums).toEqual([]);
+        await stores.runs.saveParseOutcome(id, { warnings, checksums });
+        expect(await stores.runs.get(id)).toMatchObject({ warnings, checksums });
       }),
     );
 

@@ -1,23 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { DesiredInstrument, StoredInstrument } from '../../src/domain/index.ts';
 import { countDiff, describeDiffCounts, diffInstruments } from '../../src/sync/diff.ts';
+import { instrument } from '../helpers/instruments.ts';
 
 function want(
   ticker: string | null,
   isin: string | null,
   extra: Partial<DesiredInstrument> = {},
 ): DesiredInstrument {
-  return {
-    ticker,
-    isin,
-    name: null,
-    restriction_type: 'full',
-    reason: null,
-    effective_from: null,
-    expires_at: null,
-    source_page_id: '1',
-    ...extra,
-  };
+  return { ...instrument({ ticker, isin }), source_page_id: '1', ...extra };
 }
 let nextId = 1;
 function row(

@@ -9,6 +9,7 @@ import {
   failingTimes,
   stubActivities,
   type Step,
+  type StepInput,
   type StubActivities,
 } from '../helpers/stub-activities.ts';
 import {
@@ -26,6 +27,8 @@ import { waitFor } from '../helpers/wait.ts';
 const REASON = 'the sync would remove 5 of 7 instruments (71%), more than the 20% allowed';
 const HELD_DIFF = { ...DIFF, removed: 5, held: REASON };
 const WAITING = `Waiting for an operator: ${REASON}. Approve or reject through the API; checks keep using the current list.`;
+/** The steps a run takes up to the removal guard's hold; what follows is the operator's decision. */
+const UNTIL_HOLD: Step[] = ['startRun', 'fetchPages', 'parsePages', 'diffList', 'holdForApproval'];
 
 /** The workflow on the real Temporal dev server; every activity is a stub the test controls. */
 describe('syncRestrictedList', () => {
@@ -46,6 +49,25 @@ describe('syncRestrictedList', () => {
       stubs.inputsOf('holdForApproval').length > 0 ? true : undefined,
     );
     expect(await waitForStage(handle, /^Waiting for an operator/)).toBe(WAITING);
+  }
+
+  /** Waits for the run to fail, and returns the ApplicationFailure the workflow itself raised. */
+  async function applicationFailureOf(handle: SyncHandle): Promise<ApplicationFailure> {
+    const error = await failureOf(handle);
+    expect(error).toBeInstanceOf(WorkflowFailedError);
+    const cause = (error as WorkflowFailedError).cause;
+    expect(cause).toBeInstanceOf(ApplicationFailure);
+    return cause as ApplicationFailure;
+  }
+
+  /** A held run (started by the schedule) ended without applying: it was marked failed once, saying why. */
+  function expectFailedAfterHold(
+    stubs: StubActivities,
+    run: ReturnType<typeof idsOf>,
+    failure: Omit<StepInput<'markRunFailed'>, 'workflowId' | 'runId' | 'trigger'>,
+  ) {
+    expect(stubs.steps()).toEqual([...UNTIL_HOLD, 'markRunFailed']);
+    expect(stubs.inputsOf('markRunFailed')).toEqual([{ ...run, trigger: 'schedule', ...failure }]);
   }
 
   it('fetches, parses, diffs and applies in order with the run ids, and returns what apply reported', async () => {
@@ -93,7 +115,11 @@ describe('syncRestrictedList', () => {
       },
       { kind: 'activity', type: 'fetchPages', summary: 'Fetch pages 1001 (stored v6), 1002 (stored v3)' },
       { kind: 'activity', type: 'parsePages', summary: 'Parse 2 pages (1001 v7, 1002 v3)' },
-      { kind: 'activity', type: 'diffList', summary: 'Compare 12 instruments with list v41' },
+      {
+        kind: 'activity',
+        type: 'diffList',
+        summary: 'Compare 12 instruments (2 parse warnings) with list v41',
+      },
       { kind: 'activity', type: 'applyDiff', summary: 'Apply +3 −1 ~2 → list v42' },
     ]);
   });
@@ -129,20 +155,13 @@ describe('syncRestrictedList', () => {
       const run = idsOf(handle);
       await held(handle, stubs);
 
-      expect(stubs.steps()).toEqual(['startRun', 'fetchPages', 'parsePages', 'diffList', 'holdForApproval']);
+      expect(stubs.steps()).toEqual(UNTIL_HOLD);
       expect(stubs.inputsOf('holdForApproval')).toEqual([{ ...run, reason: REASON }]);
       expect((await handle.describe()).status.name).toBe('RUNNING');
 
       await handle.signal(approveSignal, { by: 'ops-alice' });
       const result = await handle.result();
-      expect(stubs.steps()).toEqual([
-        'startRun',
-        'fetchPages',
-        'parsePages',
-        'diffList',
-        'holdForApproval',
-        'applyDiff',
-      ]);
+      expect(stubs.steps()).toEqual([...UNTIL_HOLD, 'applyDiff']);
       expect(stubs.inputsOf('applyDiff')).toEqual([{ ...run, approvedBy: 'ops-alice' }]);
       expect(result).toMatchObject({ status: 'succeeded', runId: run.runId, listVersion: 42, removed: 1 });
     });
@@ -154,29 +173,14 @@ describe('syncRestrictedList', () => {
       await held(handle, stubs);
 
       await handle.signal(rejectSignal, { by: 'ops-bob' });
-      const error = await failureOf(handle);
+      const cause = await applicationFailureOf(handle);
       const message = `rejected by ops-bob: ${REASON}; nothing applied`;
-      expect(error).toBeInstanceOf(WorkflowFailedError);
-      const cause = (error as WorkflowFailedError).cause;
-      expect(cause).toBeInstanceOf(ApplicationFailure);
       expect(cause).toMatchObject({ type: 'RemovalRejected', message, nonRetryable: true });
-      expect(stubs.steps()).toEqual([
-        'startRun',
-        'fetchPages',
-        'parsePages',
-        'diffList',
-        'holdForApproval',
-        'markRunFailed',
-      ]);
-      expect(stubs.inputsOf('markRunFailed')).toEqual([
-        {
-          ...run,
-          trigger: 'schedule',
-          code: 'RemovalRejected',
-          message,
-          decision: { decision: 'rejected', by: 'ops-bob' },
-        },
-      ]);
+      expectFailedAfterHold(stubs, run, {
+        code: 'RemovalRejected',
+        message,
+        decision: { decision: 'rejected', by: 'ops-bob' },
+      });
       expect(await handle.query(stageQuery)).toBe(`Ended: ${message}. The cached list is unchanged.`);
     });
 
@@ -186,30 +190,15 @@ describe('syncRestrictedList', () => {
       const run = idsOf(handle);
       await held(handle, stubs);
 
-      const error = await failureOf(handle);
-      expect(error).toBeInstanceOf(WorkflowFailedError);
-      const cause = (error as WorkflowFailedError).cause;
-      expect(cause).toBeInstanceOf(ApplicationFailure);
+      const cause = await applicationFailureOf(handle);
       expect(cause).toMatchObject({ type: 'ApprovalTimedOut', nonRetryable: true });
-      expect(cause!.message).toBe(`nobody approved within 2 s: ${REASON}; nothing applied`);
-      expect(cause!.message.endsWith(`: ${REASON}; nothing applied`)).toBe(true);
-      expect(stubs.steps()).toEqual([
-        'startRun',
-        'fetchPages',
-        'parsePages',
-        'diffList',
-        'holdForApproval',
-        'markRunFailed',
-      ]);
-      expect(stubs.inputsOf('markRunFailed')).toEqual([
-        {
-          ...run,
-          trigger: 'schedule',
-          code: 'ApprovalTimedOut',
-          message: cause!.message,
-          decision: { decision: 'expired', by: null },
-        },
-      ]);
+      expect(cause.message).toBe(`nobody approved within 2 s: ${REASON}; nothing applied`);
+      expect(cause.message.endsWith(`: ${REASON}; nothing applied`)).toBe(true);
+      expectFailedAfterHold(stubs, run, {
+        code: 'ApprovalTimedOut',
+        message: cause.message,
+        decision: { decision: 'expired', by: null },
+      });
       // It was the approval timer that ended the wait, and the timer says what it waits for.
       const events = (await handle.fetchHistory()).events ?? [];
       expect(events.filter((event) => event.timerFiredEventAttributes)).toHaveLength(1);
@@ -258,14 +247,7 @@ describe('syncRestrictedList', () => {
         await handle.signal(approveSignal, { by: 'ops-alice' });
         await handle.result();
         // Had the early approval counted, apply would have run at once, approved by ops-early.
-        expect(stubs.steps()).toEqual([
-          'startRun',
-          'fetchPages',
-          'parsePages',
-          'diffList',
-          'holdForApproval',
-          'applyDiff',
-        ]);
+        expect(stubs.steps()).toEqual([...UNTIL_HOLD, 'applyDiff']);
         expect(stubs.inputsOf('applyDiff')).toEqual([{ ...run, approvedBy: 'ops-alice' }]);
       },
     );

@@ -6,6 +6,7 @@ import type {
   ListChange,
   ListedInstrument,
   RunAnswer,
+  RunDetailAnswer,
   StatusAnswer,
 } from '../schemas.ts';
 import { html, safeHref, type Html } from './html.ts';
@@ -34,6 +35,8 @@ export interface DashboardModel {
   /** How many rows of the list are shown at most (the search narrows it). */
   maxRows: number;
   runs: RunAnswer[];
+  /** The latest run with its parse warnings and page checksums (null without runs). */
+  latest: RunDetailAnswer | null;
   changes: ListChange[];
   staleAfterMinutes: number;
 }
@@ -381,25 +384,8 @@ function listCard(model: DashboardModel): Html {
       ? html`<p>The list is empty: the last successful sync applied a page with no instruments.</p>`
       : found.length === 0
         ? html`<p>No instrument on the list matches “${query}”.</p>`
-        : html`<div class="table-wrap">
-              <table>
-                <thead>
-                  <tr>
-                    <th>Ticker</th>
-                    <th>ISIN</th>
-                    <th>Name</th>
-                    <th>Restriction</th>
-                    <th>Reason</th>
-                    <th>Effective from</th>
-                    <th>Expires</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  ${rows}
-                </tbody>
-              </table>
-            </div>
-            ${found.length > shown.length ? html`<p class="muted">Showing the first ${shown.length} of ${found.length}; search to narrow the list.</p>` : ''}`;
+        : html`${dataTable(['Ticker', 'ISIN', 'Name', 'Restriction', 'Reason', 'Effective from', 'Expires'], rows)}
+          ${found.length > shown.length ? html`<p class="muted">Showing the first ${shown.length} of ${found.length}; search to narrow the list.</p>` : ''}`;
   return html`<section class="card" aria-labelledby="list-h">
     <div class="section-head">
       <h2 id="list-h">Current list</h2>
@@ -407,6 +393,22 @@ function listCard(model: DashboardModel): Html {
     </div>
     ${search}${body}
   </section>`;
+}
+
+/** A scrolling table: one header row, then the given rows. */
+function dataTable(headers: readonly string[], rows: readonly Html[]): Html {
+  return html`<div class="table-wrap">
+    <table>
+      <thead>
+        <tr>
+          ${headers.map((h) => html`<th>${h}</th>`)}
+        </tr>
+      </thead>
+      <tbody>
+        ${rows}
+      </tbody>
+    </table>
+  </div>`;
 }
 
 function runOutcome(run: RunAnswer): Html {
@@ -427,6 +429,18 @@ function runOutcome(run: RunAnswer): Html {
   return parts.length > 0 ? html`${parts}` : html`<span class="muted">—</span>`;
 }
 
+/** Who or what started a run: a named operator, the edit watch, or the schedule. */
+function triggerText(run: RunAnswer): Html {
+  switch (run.trigger) {
+    case 'manual':
+      return html`manual${run.requested_by ? html`, by ${run.requested_by}` : ''}`;
+    case 'watch':
+      return html`edit watch`;
+    case 'schedule':
+      return html`schedule`;
+  }
+}
+
 function runsCard(runs: RunAnswer[]): Html {
   const rows = runs.map((run) => {
     const href = safeHref(run.temporal_ui_url);
@@ -437,9 +451,7 @@ function runsCard(runs: RunAnswer[]): Html {
         <span class="badge ${run.status}">${RUN_STATUS_LABELS[run.status] ?? run.status}</span>
         ${href ? html`<div><a href="${href}" rel="noopener noreferrer" title="${run.workflow_id}" class="nowrap">Temporal UI</a></div>` : ''}
       </td>
-      <td>
-        ${run.trigger === 'manual' ? html`manual${run.requested_by ? html`, by ${run.requested_by}` : ''}` : 'schedule'}
-      </td>
+      <td>${triggerText(run)}</td>
       <td class="num">${dash(run.added)}</td>
       <td class="num">${dash(run.removed)}</td>
       <td class="num">${dash(run.modified)}</td>
@@ -453,27 +465,21 @@ function runsCard(runs: RunAnswer[]): Html {
     ${
       runs.length === 0
         ? html`<p class="muted">No sync has run yet.</p>`
-        : html`<div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th>Started</th>
-                  <th>Finished</th>
-                  <th>Status</th>
-                  <th>Trigger</th>
-                  <th>Added</th>
-                  <th>Removed</th>
-                  <th>Modified</th>
-                  <th>Unchanged</th>
-                  <th>Warnings</th>
-                  <th>Decision / error</th>
-                </tr>
-              </thead>
-              <tbody>
-                ${rows}
-              </tbody>
-            </table>
-          </div>`
+        : dataTable(
+            [
+              'Started',
+              'Finished',
+              'Status',
+              'Trigger',
+              'Added',
+              'Removed',
+              'Modified',
+              'Unchanged',
+              'Warnings',
+              'Decision / error',
+            ],
+            rows,
+          )
     }
   </section>`;
 }
@@ -540,24 +546,60 @@ function changesCard(changes: ListChange[]): Html {
     ${
       changes.length === 0
         ? html`<p class="muted">No change has been applied yet.</p>`
-        : html`<div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th>When</th>
-                  <th>Change</th>
-                  <th>Instrument</th>
-                  <th>Before → after</th>
-                  <th>Page, version</th>
-                  <th>Edited by</th>
-                  <th>List version</th>
-                </tr>
-              </thead>
-              <tbody>
-                ${rows}
-              </tbody>
-            </table>
-          </div>`
+        : dataTable(
+            ['When', 'Change', 'Instrument', 'Before → after', 'Page, version', 'Edited by', 'List version'],
+            rows,
+          )
+    }
+  </section>`;
+}
+
+/** What the latest run read besides the list: each page's checksum, and every parse warning. */
+function readingCard(latest: RunDetailAnswer | null): Html {
+  if (latest === null || (latest.warnings.length === 0 && latest.checksums.length === 0)) return html``;
+  const checks = latest.checksums.map(
+    (c) =>
+      html`<li class="${c.holds ? 'holds' : 'mismatch'}">
+        Page ${c.page_id} says “${c.text}” (in ${c.where}):
+        ${
+          c.holds
+            ? html`${c.found} instruments were read, <strong>it holds</strong>.`
+            : html`<strong
+                  >${c.found} ${c.found === 1 ? 'instrument was' : 'instruments were'} read, it does not
+                  hold</strong
+                >; the run applied nothing.`
+        }
+      </li>`,
+  );
+  const rows = latest.warnings.map(
+    (w) =>
+      html`<tr>
+        <td class="mono">${dash(w.page)}</td>
+        <td class="num">${dash(w.table)}</td>
+        <td class="num">${dash(w.row)}</td>
+        <td>${dash(w.column)}</td>
+        <td>${w.problem}</td>
+        <td class="mono">${dash(w.raw)}</td>
+      </tr>`,
+  );
+  return html`<section class="card" aria-labelledby="reading-h">
+    <h2 id="reading-h">What the latest run read</h2>
+    ${
+      checks.length > 0
+        ? html`<ul class="checksums">
+            ${checks}
+          </ul>`
+        : ''
+    }
+    ${
+      rows.length === 0
+        ? html`<p class="muted">No parse warnings.</p>`
+        : html`<p>
+              ${rows.length} parse warning${rows.length === 1 ? '' : 's'}: rows or cells the parser could not
+              fully read. Each may mean an instrument Compliance meant to restrict is missing; fix them on the
+              page.
+            </p>
+            ${dataTable(['Page', 'Table', 'Row', 'Column', 'Problem', 'As written'], rows)}`
     }
   </section>`;
 }
@@ -566,7 +608,7 @@ export function dashboardPage(model: DashboardModel): string {
   return layout(
     'Restricted instruments list',
     model.viewer,
-    html`${flashBox(model.flash)}${banners(model)}${statusCard(model)}${listCard(model)}${runsCard(model.runs)}${changesCard(model.changes)}
+    html`${flashBox(model.flash)}${banners(model)}${statusCard(model)}${listCard(model)}${runsCard(model.runs)}${readingCard(model.latest)}${changesCard(model.changes)}
       <footer>
         Times are UTC. Edits are made on the Confluence page; this dashboard shows what the service has synced
         from it.

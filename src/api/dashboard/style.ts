@@ -21,6 +21,9 @@ section.card > h2 { font-size: 1.05rem; margin: 0 0 .75rem; }
 .banner.stale, .banner.held, .banner.never, .banner.retrying, .banner.unwatched { color: var(--amber); background: var(--amber-bg); border-color: #fec84b; }
 .banner.ok { color: var(--green); background: var(--green-bg); border-color: #6ce9a6; }
 .banner.running, .banner.info { color: var(--blue); background: var(--blue-bg); border-color: #84caff; }
+.checksums { padding-left: 1.2rem; }
+.checksums li.mismatch { color: var(--red); }
+.checksums li.holds { color: var(--green); }
 .banner .actions { display: flex; gap: .5rem; margin-top: .6rem; }
 .flash { border-radius: 8px; padding: .6rem 1rem; margin: 1rem 0 0; background: #e8f1fb; border: 1px solid #b2ccff; color: var(--blue); }
 .flash.error { background: var(--red-bg); border-color: #fda29b; color: var(--red); }
