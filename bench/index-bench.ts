@@ -38,9 +38,9 @@ import {
   type DesiredInstrument,
   type StoredInstrument,
 } from '../src/domain/index.ts';
-import { isinCheckDigit } from '../src/parser/normalise.ts';
 import type { Stores } from '../src/stores/types.ts';
 import { countDiff, diffInstruments } from '../src/sync/diff.ts';
+import { isinFor, letters } from './generate-page.ts';
 import { startBenchPostgres } from './infra.ts';
 
 export const INDEX_BENCH = {
@@ -87,18 +87,6 @@ const APPLY_FLAG = '--apply';
 const THIS_FILE = fileURLToPath(import.meta.url);
 const MB = 1e6;
 const REASONS = ['Inside information', 'Deal team wall-crossed', 'Research blackout', 'Pending M&A advisory'];
-
-function letters(value: number, length: number): string {
-  let text = '';
-  for (let i = 0; i < length; i++, value = Math.floor(value / 26))
-    text += String.fromCharCode(65 + (value % 26));
-  return text;
-}
-
-function isinFor(index: number): string {
-  const body = `US${String(index).padStart(9, '0')}`;
-  return body + String(isinCheckDigit(body));
-}
 
 /** A list as a big page yields it: tickers, ISINs, names, a few reasons, some dates. */
 function generatedList(rows: number, offset = 0): DesiredInstrument[] {

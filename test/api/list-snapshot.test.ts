@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { restrictsOn } from '../../src/api/check.ts';
 import { snapshotBuilder } from '../../src/api/list-snapshot.ts';
+import { matchSchema } from '../../src/api/schemas.ts';
 import { RESTRICTION_TYPES, type StoredInstrument } from '../../src/domain/index.ts';
 
 const KEYS = [
@@ -61,15 +62,8 @@ async function snapshotOf(list: StoredInstrument[], pageSize: number) {
   );
 }
 
-const matchOf = (row: StoredInstrument) => ({
-  ticker: row.ticker,
-  isin: row.isin,
-  name: row.name,
-  restriction_type: row.restriction_type,
-  reason: row.reason,
-  effective_from: row.effective_from,
-  expires_at: row.expires_at,
-});
+// A row's match as the response schema reads it: its fields, in the schema's order.
+const matchOf = (row: StoredInstrument) => matchSchema.parse(row);
 
 describe('a list snapshot', () => {
   it('finds exactly the instruments with a ticker or an ISIN, in id order, and answers for each as its row would', async () => {
