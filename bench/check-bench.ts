@@ -1,18 +1,30 @@
 /**
  * Check endpoint benchmark on real parts: embedded Postgres, a Temporal dev server, the fake
- * Confluence serving a generated list, a worker that syncs it; then the API as production builds
- * it (check index, auth with read tokens, request logs, metrics) and, as the baseline in the same
- * run, a bare Express 5 app answering a constant check-sized JSON body. Both servers run in a child
- * process (this file with `--serve`) so that autocannon, here, does not share their event loop.
- * Everything listens on 127.0.0.1 only; every load is bounded in time.
+ * Confluence serving a generated list, synced by a worker. Then three subjects, each in a process
+ * of its own (this file with `--serve <subject>`), so that autocannon, here, shares no event loop
+ * with them:
  *
- * Figures: maximum throughput of each (closed loop, fixed connections), the ratio check/bare,
- * and the check endpoint's p99 latency at a fixed 1,000 requests/s. Latencies are taken from each
+ * - `bare`: a bare Express 5 app answering a constant check-shaped JSON body, the framework's
+ *   ceiling and the baseline;
+ * - `api`: the service as `npm run api` starts it (startService, API role: check index, read
+ *   tokens, request ids, metrics, request logs);
+ * - `service`: the service as `npm start` starts it: worker and API in one process, the worker
+ *   polling Temporal and the edit watch probing the fake Confluence every
+ *   RESTRICTED_LIST_WATCH_SECONDS (as configured by default).
+ *
+ * Everything listens on 127.0.0.1 only; every load is bounded in time or in requests. The machine
+ * is shared, so nothing is compared across runs: maximum throughput (closed loop, fixed
+ * connections) is measured in rounds, each round measuring every subject in an order that
+ * alternates from round to round, and each ratio is the median over rounds of that round's
+ * subject/bare. Then each subject's p99 at a fixed 1,000 requests/s, and the batch endpoint
+ * (1,000 items) against 1,000 single checks one after another. Latencies are taken from each
  * response (sub-millisecond), not from autocannon's whole-millisecond histogram.
+ *
+ *   node bench/check-bench.ts            CHECK_BENCH_CPU_PROF=<dir> also writes each subject's CPU profile there
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
+import { Agent, request, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
@@ -20,35 +32,52 @@ import autocannon from 'autocannon';
 import express from 'express';
 import type { syncRestrictedList } from '../workflows/index.ts';
 import { startServer, stopServer } from '../src/api/server.ts';
-import { buildApi, buildWorker, createStores } from '../src/composition.ts';
+import { buildWorker, createStores } from '../src/composition.ts';
 import { loadConfig } from '../src/config.ts';
-import { createDb } from '../src/db/knex.ts';
+import { openDatabase } from '../src/db/database.ts';
 import { createLogger } from '../src/logger.ts';
 import { isinCheckDigit } from '../src/parser/normalise.ts';
+import { startService, type Role } from '../src/service.ts';
 import { assertSucceeded, WORKFLOW_TYPE } from '../src/temporal/contract.ts';
 import { startBenchInfra } from './infra.ts';
 import { generateListPage } from './generate-page.ts';
 
+const SUBJECTS = ['bare', 'api', 'service'] as const;
+type Subject = (typeof SUBJECTS)[number];
+type Shape = Exclude<Subject, 'bare'>;
+const SHAPES: readonly Shape[] = ['api', 'service'];
+const ROLES: Record<Shape, Role[]> = { api: ['api'], service: ['worker', 'api'] };
+
+interface Latency {
+  p50Ms: number;
+  p99Ms: number;
+}
+
 export interface CheckBenchResult {
-  bare: { rps: number; p99Ms: number };
-  check: { rps: number; p99Ms: number };
-  /** check rps / bare rps. */
-  ratio: number;
-  /**
-   * The check endpoint at a fixed overall rate: the rate achieved, its p99, failed requests; and
-   * the bare handler's p99 at the same rate (what the machine and the load generator add).
-   */
-  fixedRate: { rate: number; p99Ms: number; errors: number; bareP99Ms: number };
+  /** Requests per second of each subject, round by round. */
+  rounds: Record<Subject, number>[];
+  /** Median over the rounds of each shape's rps / the bare handler's rps in the same round. */
+  ratio: Record<Shape, number>;
+  /** Median requests per second over the rounds. */
+  rps: Record<Subject, number>;
+  /** At a fixed overall rate: the rate achieved, the p99, failed requests. */
+  fixedRate: Record<Subject, { rate: number; p99Ms: number; errors: number }>;
+  /** POST /v1/check with `batchItems` items, one request at a time; and that many GETs one after another. */
+  batch: Record<Shape, Latency & { singlesTotalMs: number }>;
 }
 
 export const CHECK_BENCH = {
   rows: 5_000,
   connections: 10,
-  warmupSeconds: 2,
-  seconds: 10,
+  warmupSeconds: 3,
+  rounds: 9,
+  roundSeconds: 3,
   fixedRate: 1_000,
+  fixedRateSeconds: 10,
   /** Distinct queries cycled through: listed tickers, listed ISINs with a side, unlisted tickers, unlisted ISINs. */
   queries: 200,
+  batchItems: 1_000,
+  batchRequests: 200,
 } as const;
 
 const SERVE_FLAG = '--serve';
@@ -79,66 +108,52 @@ function isinFor(index: number): string {
   return body + String(isinCheckDigit(body));
 }
 
+type CheckParams = { ticker?: string; isin?: string; side?: 'buy' | 'sell' };
+
 /** The query mix: listed instruments by ticker and by ISIN, some with a side, and unlisted ones. */
-function queryPaths(listed: { ticker: string | null; isin: string | null }[], count: number): string[] {
-  const paths: string[] = [];
+function queryMix(listed: { ticker: string | null; isin: string | null }[], count: number): CheckParams[] {
+  const queries: CheckParams[] = [];
   const pick = (i: number) => listed[(i * 7919) % listed.length]!;
   for (let i = 0; i < count; i++) {
-    const query = new URLSearchParams();
     switch (i % 4) {
       case 0:
-        query.set('ticker', pick(i).ticker ?? 'NONE');
+        queries.push({ ticker: pick(i).ticker ?? 'NONE' });
         break;
       case 1:
-        query.set('isin', pick(i).isin ?? isinFor(900_000_000 + i));
-        query.set('side', i % 8 === 1 ? 'buy' : 'sell');
+        queries.push({ isin: pick(i).isin ?? isinFor(900_000_000 + i), side: i % 8 === 1 ? 'buy' : 'sell' });
         break;
       case 2:
-        query.set('ticker', `ZZ${i} US`);
+        queries.push({ ticker: `ZZ${i} US` });
         break;
       default:
-        query.set('isin', isinFor(900_000_000 + i));
+        queries.push({ isin: isinFor(900_000_000 + i) });
     }
-    paths.push(`/v1/check?${query}`);
   }
-  return paths;
+  return queries;
 }
+
+const checkPath = (query: CheckParams) => `/v1/check?${new URLSearchParams(query)}`;
 
 interface Load {
   rps: number;
-  p99Ms: number;
   errors: number;
   requests: number;
   latencies: number[];
-  seconds: number;
 }
 
-/** Two runs against the same server as one: requests over total time, p99 of all latencies. */
-function combine(a: Load, b: Load): Load {
-  const latencies = a.latencies.concat(b.latencies);
-  const seconds = a.seconds + b.seconds;
-  const ok = a.rps * a.seconds + b.rps * b.seconds;
-  return {
-    rps: ok / seconds,
-    p99Ms: p99(latencies),
-    errors: a.errors + b.errors,
-    requests: a.requests + b.requests,
-    latencies,
-    seconds,
-  };
-}
-
-function p99(latencies: number[]): number {
+function percentile(latencies: number[], p: number): number {
   if (latencies.length === 0) return NaN;
   const sorted = Float64Array.from(latencies).sort();
-  return sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1)]!;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * p) - 1)]!;
 }
+
+const median = (values: number[]) => percentile(values, 0.5);
 
 /** One bounded autocannon run; latency of every 2xx response recorded here, in fractional ms. */
 function load(
   url: string,
-  paths: string[],
   token: string,
+  requests: autocannon.Request[],
   options: { seconds: number; overallRate?: number },
 ): Promise<Load> {
   return new Promise((resolve, reject) => {
@@ -149,19 +164,20 @@ function load(
         connections: CHECK_BENCH.connections,
         duration: options.seconds,
         timeout: 5,
-        headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
-        requests: paths.map((path) => ({ method: 'GET', path })),
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: 'application/json',
+        },
+        requests,
         ...(options.overallRate === undefined ? {} : { overallRate: options.overallRate }),
       },
       (error: unknown, result: autocannon.Result) => {
         if (error) return reject(error);
         resolve({
           rps: result['2xx'] / result.duration,
-          p99Ms: p99(latencies),
           errors: result.errors + result.non2xx,
           requests: result['2xx'] + result.non2xx,
           latencies,
-          seconds: result.duration,
         });
       },
     );
@@ -171,62 +187,130 @@ function load(
   });
 }
 
-/** The child: the real API and the bare app on loopback, until told to stop. */
-async function serve(): Promise<void> {
-  const databaseUrl = process.env.DATABASE_URL!;
-  const config = loadConfig(process.env);
-  const db = createDb(databaseUrl);
-  const logger = createLogger({ name: 'bench-api' });
-  const { app: api, checkIndex } = buildApi({
-    config,
-    stores: createStores({ db, url: databaseUrl }),
-    logger,
-  });
-  await checkIndex.start();
-  const bare = express();
-  bare.disable('x-powered-by');
-  bare.get('/v1/check', (_req, res) => {
-    res.json(CONSTANT_ANSWER);
-  });
-  const servers: Server[] = [];
-  const apiServer = await startServer(api, 0, '127.0.0.1');
-  servers.push(apiServer.server);
-  const bareServer = await startServer(bare, 0, '127.0.0.1');
-  servers.push(bareServer.server);
-  process.send!({ apiUrl: apiServer.url, bareUrl: bareServer.url });
-  await new Promise<void>((resolve) => process.once('disconnect', resolve));
-  for (const server of servers) await stopServer(server);
-  await checkIndex.stop();
-  await db.destroy();
+function assertNoErrors(name: string, measured: Load): Load {
+  if (measured.errors > 0)
+    throw new Error(`${measured.errors} of ${measured.requests} ${name} requests failed`);
+  return measured;
 }
 
-async function startServers(
+/**
+ * Requests one after another on one keep-alive connection (autocannon, one connection and a number
+ * of requests, paces them at one per millisecond): each one's latency in ms, and the total.
+ */
+async function oneAfterAnother(
+  url: string,
+  token: string,
+  requests: readonly { method: string; path: string; body?: string }[],
+  count: number,
+): Promise<{ latencies: number[]; totalMs: number }> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const send = (req: { method: string; path: string; body?: string }) =>
+    new Promise<void>((resolve, reject) => {
+      const outgoing = request(
+        `${url}${req.path}`,
+        {
+          method: req.method,
+          agent,
+          headers: {
+            authorization: `Bearer ${token}`,
+            ...(req.body === undefined ? {} : { 'content-type': 'application/json' }),
+          },
+        },
+        (response) => {
+          response.resume();
+          response.once('end', () =>
+            response.statusCode === 200
+              ? resolve()
+              : reject(new Error(`${req.method} ${req.path} answered ${response.statusCode}`)),
+          );
+        },
+      );
+      outgoing.once('error', reject);
+      outgoing.end(req.body);
+    });
+  try {
+    const latencies: number[] = [];
+    const started = performance.now();
+    for (let i = 0; i < count; i++) {
+      const sent = performance.now();
+      await send(requests[i % requests.length]!);
+      latencies.push(performance.now() - sent);
+    }
+    return { latencies, totalMs: performance.now() - started };
+  } finally {
+    agent.destroy();
+  }
+}
+
+/** The child: one subject on loopback, until its parent disconnects. */
+async function serve(subject: Subject): Promise<void> {
+  if (subject === 'bare') {
+    const bare = express();
+    bare.disable('x-powered-by');
+    bare.get('/v1/check', (_req, res) => {
+      res.json(CONSTANT_ANSWER);
+    });
+    const { server, url }: { server: Server; url: string } = await startServer(bare, 0, '127.0.0.1');
+    process.send!({ url });
+    await new Promise<void>((resolve) => process.once('disconnect', resolve));
+    await stopServer(server);
+    return;
+  }
+  // As src/main.ts starts it, on the port picked for it.
+  const config = loadConfig({ ...process.env, PORT: '0' });
+  const database = await openDatabase(config.databaseUrl);
+  const service = await startService({
+    config,
+    database,
+    roles: ROLES[subject],
+    logger: createLogger({ name: `bench-${subject}` }),
+    host: '127.0.0.1',
+  });
+  process.send!({ url: service.apiUrl });
+  await new Promise<void>((resolve) => process.once('disconnect', resolve));
+  await service.stop();
+  await database.close();
+}
+
+async function startSubject(
+  subject: Subject,
   env: Record<string, string>,
-): Promise<{ child: ChildProcess; apiUrl: string; bareUrl: string }> {
-  // stdout is dropped: the API writes its request logs there, as in production.
-  const child = fork(THIS_FILE, [SERVE_FLAG], {
+): Promise<{ child: ChildProcess; url: string }> {
+  const profileDir = process.env.CHECK_BENCH_CPU_PROF;
+  // stdout is dropped: the service writes its logs there, as in production.
+  const child = fork(THIS_FILE, [SERVE_FLAG, subject], {
     env: { ...process.env, ...env },
+    execArgv: [
+      ...process.execArgv,
+      ...(profileDir
+        ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${subject}.cpuprofile`]
+        : []),
+    ],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
-  const urls = await new Promise<{ apiUrl: string; bareUrl: string }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the bench servers did not start within 60 s')), 60_000);
+  const url = await new Promise<string>((resolve, reject) => {
+    // The worker bundles the workflows as it starts: give it time on a busy machine.
+    const timer = setTimeout(
+      () => reject(new Error(`the ${subject} server did not start within 120 s`)),
+      120_000,
+    );
     child.once('message', (message) => {
       clearTimeout(timer);
-      resolve(message as { apiUrl: string; bareUrl: string });
+      resolve((message as { url: string }).url);
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`the bench servers exited with code ${code} before listening`));
+      reject(new Error(`the ${subject} server exited with code ${code} before listening`));
     });
   });
-  return { child, ...urls };
+  return { child, url };
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.disconnect();
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
   await exited;
   clearTimeout(timer);
 }
@@ -234,7 +318,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
 export async function benchCheck(): Promise<CheckBenchResult> {
   const infra = await startBenchInfra('check-bench');
   const { postgres, temporal, confluence, db } = infra;
-  let child: ChildProcess | null = null;
+  const children: ChildProcess[] = [];
   try {
     const pageId = '700002';
     confluence.putPage({
@@ -254,9 +338,11 @@ export async function benchCheck(): Promise<CheckBenchResult> {
       // Several tokens, as in production: auth compares against each of them.
       API_READ_TOKENS: `dashboard=${randomBytes(24).toString('hex')},risk=${randomBytes(24).toString('hex')},trading=${token}`,
       API_ADMIN_TOKENS: `ops=${randomBytes(24).toString('hex')}`,
+      NODE_ENV: 'production',
     };
     const config = loadConfig(env);
 
+    // The list is synced once, before the subjects start (the `service` subject's worker then finds it applied).
     const nativeConnection = await NativeConnection.connect({ address: temporal.address });
     const worker = await buildWorker({
       config,
@@ -281,84 +367,127 @@ export async function benchCheck(): Promise<CheckBenchResult> {
       await connection.close();
       await nativeConnection.close();
     }
-    // Checks do not use Temporal: stopped now, it takes no CPU from the measurement.
-    await temporal.stop();
 
     const listed = await db('restricted_instruments').where({ is_active: true }).select('ticker', 'isin');
-    const paths = queryPaths(listed, CHECK_BENCH.queries);
-    const servers = await startServers(env);
-    child = servers.child;
-
-    // The check answers what the list says before anything is timed.
-    const probe = async (path: string) => {
-      const response = await fetch(`${servers.apiUrl}${path}`, {
-        headers: { authorization: `Bearer ${token}` },
-      });
-      if (response.status !== 200)
-        throw new Error(`GET ${path} answered ${response.status}: ${await response.text()}`);
-      return (await response.json()) as { restricted: boolean };
-    };
-    if (!(await probe(paths[0]!)).restricted || (await probe(paths[2]!)).restricted)
-      throw new Error('the check endpoint does not answer from the synced list');
-
-    const warm = (url: string) => load(url, paths, token, { seconds: CHECK_BENCH.warmupSeconds });
-    await warm(servers.bareUrl);
-    await warm(servers.apiUrl);
-    // Maximum throughput in A-B-B-A halves, so that drift in the machine's load falls on both alike.
-    const half = { seconds: CHECK_BENCH.seconds / 2 };
-    const bare1 = await load(servers.bareUrl, paths, token, half);
-    const check1 = await load(servers.apiUrl, paths, token, half);
-    const check2 = await load(servers.apiUrl, paths, token, half);
-    const bare2 = await load(servers.bareUrl, paths, token, half);
-    const bare = combine(bare1, bare2);
-    const check = combine(check1, check2);
-    for (const [name, measured] of [
-      ['bare', bare],
-      ['check', check],
-    ] as const) {
-      if (measured.errors > 0)
-        throw new Error(`${measured.errors} of ${measured.requests} ${name} requests failed`);
+    const queries = queryMix(listed, CHECK_BENCH.queries);
+    const singles = queries.map((query) => ({ method: 'GET' as const, path: checkPath(query) }));
+    const urls = {} as Record<Subject, string>;
+    for (const subject of SUBJECTS) {
+      const started = await startSubject(subject, env);
+      children.push(started.child);
+      urls[subject] = started.url;
     }
-    const fixed = await load(servers.apiUrl, paths, token, {
-      seconds: CHECK_BENCH.seconds,
-      overallRate: CHECK_BENCH.fixedRate,
-    });
-    const bareFixed = await load(servers.bareUrl, paths, token, {
-      seconds: CHECK_BENCH.seconds,
-      overallRate: CHECK_BENCH.fixedRate,
-    });
+
+    // Each shape answers what the list says before anything is timed.
+    for (const shape of SHAPES) {
+      const probe = async (query: CheckParams) => {
+        const response = await fetch(`${urls[shape]}${checkPath(query)}`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        if (response.status !== 200)
+          throw new Error(
+            `${shape}: GET ${checkPath(query)} answered ${response.status}: ${await response.text()}`,
+          );
+        return (await response.json()) as { restricted: boolean };
+      };
+      if (!(await probe(queries[0]!)).restricted || (await probe(queries[2]!)).restricted)
+        throw new Error(`${shape}: the check endpoint does not answer from the synced list`);
+    }
+
+    for (const subject of SUBJECTS)
+      await load(urls[subject], token, singles, { seconds: CHECK_BENCH.warmupSeconds });
+    const rounds: Record<Subject, number>[] = [];
+    for (let round = 0; round < CHECK_BENCH.rounds; round++) {
+      const order = round % 2 === 0 ? SUBJECTS : [...SUBJECTS].reverse();
+      const measured = {} as Record<Subject, number>;
+      for (const subject of order) {
+        const run = await load(urls[subject], token, singles, { seconds: CHECK_BENCH.roundSeconds });
+        measured[subject] = Math.round(assertNoErrors(subject, run).rps);
+      }
+      rounds.push(measured);
+    }
+
     const round = (value: number, digits: number) => Number(value.toFixed(digits));
+    const fixedRate = {} as CheckBenchResult['fixedRate'];
+    for (const subject of SUBJECTS) {
+      const run = await load(urls[subject], token, singles, {
+        seconds: CHECK_BENCH.fixedRateSeconds,
+        overallRate: CHECK_BENCH.fixedRate,
+      });
+      fixedRate[subject] = {
+        rate: Math.round(run.rps),
+        p99Ms: round(percentile(run.latencies, 0.99), 2),
+        errors: run.errors,
+      };
+    }
+
+    const items = Array.from({ length: CHECK_BENCH.batchItems }, (_, i) => queries[i % queries.length]!);
+    const batchRequest = { method: 'POST', path: '/v1/check', body: JSON.stringify({ items }) };
+    const batch = {} as CheckBenchResult['batch'];
+    for (const shape of SHAPES) {
+      await oneAfterAnother(urls[shape], token, [batchRequest], 20);
+      const batches = await oneAfterAnother(urls[shape], token, [batchRequest], CHECK_BENCH.batchRequests);
+      // The same checks one by one, as many as a batch holds, in the same query mix.
+      const sequence = await oneAfterAnother(urls[shape], token, singles, CHECK_BENCH.batchItems);
+      batch[shape] = {
+        p50Ms: round(percentile(batches.latencies, 0.5), 2),
+        p99Ms: round(percentile(batches.latencies, 0.99), 2),
+        singlesTotalMs: round(sequence.totalMs, 1),
+      };
+    }
+
     return {
-      bare: { rps: Math.round(bare.rps), p99Ms: round(bare.p99Ms, 2) },
-      check: { rps: Math.round(check.rps), p99Ms: round(check.p99Ms, 2) },
-      ratio: round(check.rps / bare.rps, 3),
-      fixedRate: {
-        rate: Math.round(fixed.rps),
-        p99Ms: round(fixed.p99Ms, 2),
-        errors: fixed.errors,
-        bareP99Ms: round(bareFixed.p99Ms, 2),
+      rounds,
+      ratio: {
+        api: round(median(rounds.map((r) => r.api / r.bare)), 3),
+        service: round(median(rounds.map((r) => r.service / r.bare)), 3),
       },
+      rps: {
+        bare: median(rounds.map((r) => r.bare)),
+        api: median(rounds.map((r) => r.api)),
+        service: median(rounds.map((r) => r.service)),
+      },
+      fixedRate,
+      batch,
     };
   } finally {
-    if (child) await stopChild(child);
+    await Promise.all(children.map(stopChild));
     await infra.stop();
   }
 }
 
+const LABELS: Record<Subject, string> = {
+  bare: 'bare Express 5',
+  api: 'npm run api',
+  service: 'npm start',
+};
+
 export function printCheckBench(result: CheckBenchResult): void {
-  const { connections, seconds, fixedRate, rows } = CHECK_BENCH;
+  const { connections, rounds, roundSeconds, fixedRate, rows, batchItems } = CHECK_BENCH;
   console.log(
-    `check endpoint, ${rows}-instrument list, GET /v1/check with a bearer token (${connections} connections, ${seconds} s each, loopback)`,
+    `check endpoint, ${rows}-instrument list, GET /v1/check with a bearer token (${connections} connections, loopback; ${rounds} rounds of ${roundSeconds} s per subject, alternating order)`,
   );
-  console.log(
-    `  baseline          bare Express 5 handler, constant JSON: ${result.bare.rps} req/s, p99 ${result.bare.p99Ms} ms`,
-  );
-  console.log(`  check             ${result.check.rps} req/s, p99 ${result.check.p99Ms} ms`);
-  console.log(`  ratio             ${(result.ratio * 100).toFixed(1)} % of the baseline   (target ≥ 70 %)`);
-  console.log(
-    `  at ${fixedRate} req/s      achieved ${result.fixedRate.rate} req/s, p99 ${result.fixedRate.p99Ms} ms, ${result.fixedRate.errors} errors   (target p99 < 5 ms; bare handler p99 ${result.fixedRate.bareP99Ms} ms)`,
-  );
+  console.log(`  baseline          ${LABELS.bare} handler, constant JSON: median ${result.rps.bare} req/s`);
+  for (const shape of SHAPES) {
+    const perRound = result.rounds.map((r) => (r[shape] / r.bare).toFixed(2)).join(' ');
+    console.log(
+      `  ${LABELS[shape].padEnd(17)} median ${result.rps[shape]} req/s; ratio ${(result.ratio[shape] * 100).toFixed(1)} % of the baseline (target ≥ 85 %); rounds ${perRound}`,
+    );
+  }
+  for (const subject of SUBJECTS) {
+    const fixed = result.fixedRate[subject];
+    console.log(
+      `  at ${fixedRate} req/s ${`(${LABELS[subject]})`.padEnd(17)} achieved ${fixed.rate} req/s, p99 ${fixed.p99Ms} ms, ${fixed.errors} errors${subject === 'bare' ? '' : '   (target p99 < 5 ms)'}`,
+    );
+  }
+  for (const shape of SHAPES) {
+    const b = result.batch[shape];
+    console.log(
+      `  batch of ${batchItems} (${LABELS[shape]}) p50 ${b.p50Ms} ms, p99 ${b.p99Ms} ms (target p50 ≤ 5 ms); ${batchItems} single checks one after another: ${b.singlesTotalMs} ms`,
+    );
+  }
 }
 
-if (process.argv.includes(SERVE_FLAG)) await serve();
+const serveAt = process.argv.indexOf(SERVE_FLAG);
+if (serveAt !== -1) await serve(process.argv[serveAt + 1] as Subject);
 else if (import.meta.main) printCheckBench(await benchCheck());

@@ -24,14 +24,16 @@ function* numbers(seed: number): Generator<number, never> {
   }
 }
 
-function letters(value: number, length: number): string {
+/** `length` capital letters spelling `value` in base 26 (a generated ticker or name). */
+export function letters(value: number, length: number): string {
   let text = '';
   for (let i = 0; i < length; i++, value = Math.floor(value / 26))
     text += String.fromCharCode(65 + (value % 26));
   return text;
 }
 
-function isinFor(index: number): string {
+/** A valid US ISIN (check digit and all) for the `index`th generated instrument. */
+export function isinFor(index: number): string {
   const body = `US${String(index).padStart(9, '0')}`;
   return body + String(isinCheckDigit(body));
 }

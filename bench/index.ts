@@ -2,6 +2,7 @@
 import { ROWS } from './generate-page.ts';
 import { benchParse, cpuFigures, ratio } from './parse-bench.ts';
 import { benchCheck, printCheckBench } from './check-bench.ts';
+import { benchIndex, printIndexBench } from './index-bench.ts';
 import { benchSync } from './sync-bench.ts';
 
 // The parse's targets: a typical page fast in absolute terms, the largest close to the cost of
@@ -46,3 +47,6 @@ console.log(
 
 console.log('');
 printCheckBench(await benchCheck());
+
+console.log('');
+printIndexBench(await benchIndex());

@@ -9,21 +9,46 @@ import { startTemporalDevServer, type TemporalDevServer } from '../src/dev/tempo
 import { createLogger } from '../src/logger.ts';
 import { installTemporalLogging } from '../src/temporal/logging.ts';
 
-export interface BenchInfra {
+export interface BenchPostgres {
   postgres: EmbeddedPostgres;
-  temporal: TemporalDevServer;
-  confluence: FakeConfluence;
   /** Migrated. */
   db: Knex;
   stop(): Promise<void>;
+}
+
+export interface BenchInfra extends BenchPostgres {
+  temporal: TemporalDevServer;
+  confluence: FakeConfluence;
+}
+
+async function scratchDir(name: string): Promise<string> {
+  const scratch = await mkdtemp(join(tmpdir(), `rls-${name}-`));
+  await chmod(scratch, 0o755); // as root, Postgres runs as the postgres user
+  return scratch;
+}
+
+/** An embedded Postgres (migrated), for a benchmark that needs nothing else. */
+export async function startBenchPostgres(name: string): Promise<BenchPostgres> {
+  const scratch = await scratchDir(name);
+  const postgres = await startEmbeddedPostgres({ dataDir: join(scratch, 'postgres'), durable: false });
+  const db = createDb(postgres.url);
+  await migrateToLatest(db);
+  return {
+    postgres,
+    db,
+    stop: async () => {
+      await db.destroy();
+      await postgres.stop();
+      await rm(scratch, { recursive: true, force: true });
+    },
+  };
 }
 
 /** The real parts a benchmark runs on: embedded Postgres (migrated), a Temporal dev server, the fake Confluence. */
 export async function startBenchInfra(name: string): Promise<BenchInfra> {
   // Errors only: the figures are the output. Installed as a service installs it, so a bench can start services.
   installTemporalLogging(createLogger({ level: 'error' }));
-  const scratch = await mkdtemp(join(tmpdir(), `rls-${name}-`));
-  await chmod(scratch, 0o755); // as root, Postgres runs as the postgres user
+  const scratch = await scratchDir(name);
   const [postgres, temporal, confluence] = await Promise.all([
     startEmbeddedPostgres({ dataDir: join(scratch, 'postgres'), durable: false }),
     startTemporalDevServer({ ui: false }),

@@ -15,8 +15,9 @@ import { createAuth, type Principal } from './auth.ts';
 import { createDashboard } from './dashboard.ts';
 import { bodyParserError, HttpError, MethodNotAllowedError, NotFoundError } from './errors.ts';
 import type { CheckResult, Metrics } from './metrics.ts';
+import type { CheckAnswer } from './schemas.ts';
 import { buildOpenApiDocument } from './openapi.ts';
-import type { Route, RouteDeps } from './route.ts';
+import { JSON_CONTENT_TYPE, JsonBytes, type Route, type RouteDeps } from './route.ts';
 import { ROUTES } from './routes.ts';
 import { givenOnce, parseRequest } from './validation.ts';
 import { createViews, type ViewDeps } from './views.ts';
@@ -61,7 +62,10 @@ function handlersOf(route: Route, deps: RouteDeps): RequestHandler[] {
       input = {
         query: query ? parseRequest(query, req.query) : undefined,
         params: route.params ? parseRequest(route.params, req.params) : undefined,
-        body: route.body ? parseRequest(route.body, req.body) : undefined,
+        body: route.body
+          ? ((route.kind === 'json' ? route.readBody?.(req.body) : null) ??
+            parseRequest(route.body, req.body))
+          : undefined,
       };
     } catch (error) {
       if (route.kind === 'json') route.refused?.(deps, (performance.now() - started) / 1000);
@@ -78,7 +82,8 @@ function handlersOf(route: Route, deps: RouteDeps): RequestHandler[] {
       contentType?: string;
     };
     res.status(reply.status);
-    if (reply.contentType === undefined) res.json(reply.body);
+    if (reply.body instanceof JsonBytes) res.set('Content-Type', JSON_CONTENT_TYPE).send(reply.body.bytes);
+    else if (reply.contentType === undefined) res.json(reply.body);
     else res.type(reply.contentType).send(reply.body);
   };
 
@@ -94,6 +99,31 @@ function handlersOf(route: Route, deps: RouteDeps): RequestHandler[] {
     ...(guard ? [guard] : []),
     respond,
   ];
+}
+
+/**
+ * The fast lanes of the table's GET routes (`fast`), in front of everything else: a request a lane
+ * answers meets no middleware; one it leaves goes on through all of it, as any request does.
+ */
+function mountFastLanes(app: Express, routes: readonly Route[], deps: RouteDeps): void {
+  const lanes = routes.flatMap((route) =>
+    route.kind === 'json' && route.method === 'get' && route.fast
+      ? [{ path: route.path, fast: route.fast }]
+      : [],
+  );
+  if (lanes.length === 0) return;
+  app.use((req, res, next) => {
+    if (req.method === 'GET') {
+      // The path exactly (Express would also route `/V1/check/`, which the lane leaves to it).
+      const { url } = req;
+      for (const { path, fast } of lanes) {
+        const onPath =
+          url.startsWith(path) && (url.length === path.length || url.charCodeAt(path.length) === 0x3f);
+        if (onPath && fast(req, res, deps)) return;
+      }
+    }
+    next();
+  });
 }
 
 /** Every route of the table, and a 405 for any other method on a path the table knows. */
@@ -124,13 +154,13 @@ export function createApp(deps: AppDeps) {
   });
 
   /** Answers checks and counts them by result, with the time taken, for /metrics. */
-  async function answerChecks(items: CheckItem[], at: Date | null) {
+  async function counted<T>(answer: () => Promise<{ answers: T; restricted: boolean[] }>): Promise<T> {
     const started = performance.now();
     const record = (results: CheckResult[]) =>
       deps.metrics?.recordChecks(results, (performance.now() - started) / 1000);
     try {
-      const answers = await views.check(items, at);
-      record(answers.map((answer) => (answer.restricted ? 'restricted' : 'not_restricted')));
+      const { answers, restricted } = await answer();
+      record(restricted.map((yes) => (yes ? 'restricted' : 'not_restricted')));
       return answers;
     } catch (error) {
       const status = error instanceof HttpError ? error.status : 500;
@@ -138,6 +168,25 @@ export function createApp(deps: AppDeps) {
       throw error;
     }
   }
+  const answerChecks = (items: CheckItem[], at: Date | null) =>
+    counted(async () => {
+      const answers = await views.check(items, at);
+      return { answers, restricted: answers.map((answer) => answer.restricted) };
+    });
+  /** A batch answered now is written out from the snapshot's precomputed parts. */
+  const answerBatch = (items: CheckItem[], at: Date | null) =>
+    counted<{ results: CheckAnswer[] } | JsonBytes>(async () => {
+      const now = at === null ? views.checkAnswers.batchBytes(items) : null;
+      if (now !== null) return { answers: new JsonBytes(now.body), restricted: now.restricted };
+      const results = await views.check(items, at);
+      return { answers: { results }, restricted: results.map((answer) => answer.restricted) };
+    });
+
+  /** A caller's request id (a load balancer's, the trading service's) is kept, else one is made. */
+  const requestIdOf = (req: IncomingMessage) => {
+    const given = req.headers['x-request-id'];
+    return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
+  };
 
   const routeDeps: RouteDeps = {
     config: deps.config,
@@ -145,7 +194,10 @@ export function createApp(deps: AppDeps) {
     views,
     dashboard,
     answerChecks,
+    answerBatch,
     metrics: deps.metrics,
+    // Request ids come with the request logs.
+    requestId: deps.logger ? requestIdOf : null,
     openApiJson: JSON.stringify(buildOpenApiDocument(VERSION)),
   };
 
@@ -157,10 +209,10 @@ export function createApp(deps: AppDeps) {
   // Behind a TLS-terminating proxy on the same host or private network, req.secure and the
   // dashboard's same-origin check follow X-Forwarded-Proto (session cookies are then Secure).
   app.set('trust proxy', 'loopback, uniquelocal');
-  /** A caller's request id (a load balancer's, the trading service's) is kept, else one is made. */
+  // GET /v1/check's fast lane before anything else (the route table declares it).
+  mountFastLanes(app, ROUTES, routeDeps);
   const requestId = (req: IncomingMessage, res: ServerResponse) => {
-    const given = req.headers['x-request-id'];
-    const id = typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
+    const id = requestIdOf(req);
     res.setHeader('x-request-id', id);
     return id;
   };

@@ -1,41 +1,46 @@
-import type { AppliedState, CheckQuery, StoredInstrument } from '../domain/index.ts';
+import type { CheckQuery } from '../domain/index.ts';
 import type { InstrumentStore, ListChangeFeed, ListChangeSubscription, RunStore } from '../stores/types.ts';
+import { snapshotBuilder, type ListSnapshot } from './list-snapshot.ts';
+import type { CheckMatch } from './schemas.ts';
 
-/** One applied list state, immutable: a check reads one snapshot, never half of a sync. */
-export interface ListSnapshot extends AppliedState {
-  byTicker: ReadonlyMap<string, readonly StoredInstrument[]>;
-  byIsin: ReadonlyMap<string, readonly StoredInstrument[]>;
-  size: number;
-  loadedAt: Date;
-}
+export type { ListSnapshot } from './list-snapshot.ts';
 
 export interface CheckIndex {
   /** Null only before `start` has loaded the list. */
   snapshot(): ListSnapshot | null;
-  /** Active rows whose ticker or ISIN equals the query's, from `snapshot`. */
-  candidates(snapshot: ListSnapshot, query: CheckQuery): StoredInstrument[];
+  /**
+   * Active instruments whose ticker or ISIN equals the query's, from `snapshot`: those found by
+   * ticker first, then those found only by ISIN, each in id order.
+   */
+  candidates(snapshot: ListSnapshot, query: CheckQuery): CheckMatch[];
   /** Reloads now if the applied list moved (version or confirmation time). */
   refresh(): Promise<void>;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
 
-function group(rows: readonly StoredInstrument[], key: 'ticker' | 'isin'): Map<string, StoredInstrument[]> {
-  const map = new Map<string, StoredInstrument[]>();
-  for (const row of rows) {
-    const value = row[key];
-    if (value === null) continue;
-    const list = map.get(value);
-    if (list) list.push(row);
-    else map.set(value, [row]);
-  }
-  return map;
+/** The candidates of a check, as instrument indices of `snapshot`, in the order `candidates` gives them. */
+export function candidateIndices(snapshot: ListSnapshot, query: CheckQuery): readonly number[] {
+  const byTicker = query.ticker === null ? NONE : snapshot.byTicker(query.ticker);
+  const byIsin = query.isin === null ? NONE : snapshot.byIsin(query.isin);
+  if (byIsin.length === 0) return byTicker;
+  if (byTicker.length === 0) return byIsin;
+  return [...byTicker, ...byIsin.filter((i) => !byTicker.includes(i))];
 }
+
+const NONE: readonly number[] = Object.freeze([]);
+
+/** Lets waiting I/O and timers run between two pages of a long load. */
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * The active list in memory, for the check path. Loaded at start-up, reloaded when an apply
  * commits (the list-change feed), and checked every `pollMs` as a safety net for a missed
  * notification. Each API process keeps its own; they converge on the same applied state.
+ *
+ * A reload reads the list a page at a time and builds the new snapshot beside the old one, giving
+ * the event loop back after every page: checks go on answering from the old snapshot, without
+ * waiting, until the new one is complete, and then from the new one only.
  */
 export function createCheckIndex(options: {
   instruments: InstrumentStore;
@@ -51,36 +56,46 @@ export function createCheckIndex(options: {
   const clock = options.clock ?? (() => new Date());
   let current: ListSnapshot | null = null;
   let loading: Promise<void> | null = null;
+  /** A reload was asked for while one was under way: that one may have read too early. */
+  let again = false;
   let subscription: ListChangeSubscription | null = null;
   let timer: NodeJS.Timeout | null = null;
 
-  async function load(): Promise<void> {
-    const list = await options.instruments.activeList();
-    current = {
-      listVersion: list.listVersion,
-      asOf: list.asOf,
-      byTicker: group(list.active, 'ticker'),
-      byIsin: group(list.active, 'isin'),
-      size: list.active.length,
-      loadedAt: clock(),
-    };
+  async function load(): Promise<ListSnapshot> {
+    const builder = snapshotBuilder();
+    const state = await options.instruments.readActiveList(async (rows) => {
+      builder.add(rows);
+      await yieldToEventLoop();
+    });
+    return builder.finish(state, clock, yieldToEventLoop);
   }
 
-  async function refresh(): Promise<void> {
-    // Concurrent triggers (a notification and the poll) share one reload.
-    if (loading) return loading;
+  async function reloadIfMoved(): Promise<void> {
+    const state = await options.runs.appliedState();
+    if (
+      current !== null &&
+      state.listVersion === current.listVersion &&
+      state.asOf?.getTime() === current.asOf?.getTime()
+    )
+      return;
+    const previous = current?.listVersion ?? null;
+    current = await load();
+    if (current.listVersion !== previous) options.onNewList?.(current);
+  }
+
+  function refresh(): Promise<void> {
+    // Concurrent triggers (a notification and the poll) share one reload, and one asked for during
+    // a reload gets another after it, which reads what committed since.
+    if (loading) {
+      again = true;
+      return loading;
+    }
     loading = (async () => {
       try {
-        const state = await options.runs.appliedState();
-        if (
-          current !== null &&
-          state.listVersion === current.listVersion &&
-          state.asOf?.getTime() === current.asOf?.getTime()
-        )
-          return;
-        const previous = current?.listVersion ?? null;
-        await load();
-        if (current !== null && current.listVersion !== previous) options.onNewList?.(current);
+        do {
+          again = false;
+          await reloadIfMoved();
+        } while (again);
       } finally {
         loading = null;
       }
@@ -93,16 +108,11 @@ export function createCheckIndex(options: {
 
   return {
     snapshot: () => current,
-    candidates(snapshot, query) {
-      const found = new Set<StoredInstrument>();
-      if (query.ticker !== null) for (const row of snapshot.byTicker.get(query.ticker) ?? []) found.add(row);
-      if (query.isin !== null) for (const row of snapshot.byIsin.get(query.isin) ?? []) found.add(row);
-      return [...found];
-    },
+    candidates: (snapshot, query) => candidateIndices(snapshot, query).map((i) => snapshot.match(i)),
     refresh,
     async start() {
       // The list is loaded before the API opens its port: an API that answers knows the list.
-      await load();
+      current = await load();
       subscription = await options.listChanges.subscribe(
         () => void refresh().catch(report('reloading the list after a notification')),
         (message) => options.onError?.(message),

@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Request, Response } from 'express';
 import type { z } from 'zod';
 import type { Config } from '../config.ts';
@@ -32,7 +33,11 @@ export interface RouteDeps {
   dashboard: Dashboard;
   /** Answers checks (now, or at a past instant) and counts them by result for /metrics. */
   answerChecks(items: CheckItem[], at: Date | null): Promise<CheckAnswer[]>;
+  /** The same, as POST /v1/check answers them: `{ results }`, written out when answered now. */
+  answerBatch(items: CheckItem[], at: Date | null): Promise<{ results: CheckAnswer[] } | JsonBytes>;
   metrics: Metrics | undefined;
+  /** The request id a response carries (the caller's, else a new one); null: responses carry none. */
+  requestId: ((req: IncomingMessage) => string) | null;
   /** /openapi.json, serialised once. */
   openApiJson: string;
 }
@@ -59,10 +64,24 @@ export interface JsonResponse {
 // Through a conditional type, so that a handler's `status: 200` stays the literal 200.
 type Status<S> = S extends number ? S : S extends `${infer N extends number}` ? N : never;
 
+/** The Content-Type res.json gives JSON. */
+export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+
+/**
+ * A JSON body written out already, for an answer assembled from precomputed parts: exactly the
+ * UTF-8 of JSON.stringify of a value of the response's schema. Sent as res.json sends JSON.
+ */
+export class JsonBytes {
+  readonly bytes: Buffer;
+  constructor(bytes: Buffer) {
+    this.bytes = bytes;
+  }
+}
+
 /** What a JSON handler returns: a status it declared, and a body of that status's schema. */
 export type Reply<R> = {
   [S in keyof R]: R[S] extends { schema: infer Z extends z.ZodType }
-    ? { status: Status<S>; body: z.output<Z> }
+    ? { status: Status<S>; body: z.output<Z> | JsonBytes }
     : { status: Status<S>; body: string; contentType: string };
 }[keyof R];
 
@@ -85,6 +104,17 @@ export interface JsonRoute<Q, P, B, A extends Access, R> extends RouteBase<Q, P,
   responses: R;
   /** Told of a request its schemas refused (the check routes count those for /metrics). */
   refused?(deps: RouteDeps, seconds: number): void;
+  /**
+   * Reads the body as `body` does, faster, the usual way round; null leaves the body to `body`
+   * (and its refusals). For a body whose schema costs more than the rest of the answer.
+   */
+  readBody?(body: unknown): Parsed<B> | null;
+  /**
+   * A GET route's fast lane, run before any middleware (app.ts): it answers, and returns true, only
+   * a request it can tell the route would answer, with the same bytes, status and headers; it
+   * returns false, having written nothing, to leave any other request to the route as declared.
+   */
+  fast?(req: IncomingMessage, res: ServerResponse, deps: RouteDeps): boolean;
   handler(ctx: RequestContext<Q, P, B, A>, deps: RouteDeps): NoInfer<Reply<R> | Promise<Reply<R>>>;
 }
 

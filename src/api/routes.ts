@@ -1,4 +1,5 @@
 import { NotFoundError } from './errors.ts';
+import { answerCheckAtOnce } from './fast-check.ts';
 import { html, json, type Route, type RouteDeps } from './route.ts';
 import * as s from './schemas.ts';
 
@@ -53,6 +54,8 @@ export const ROUTES: readonly Route[] = [
     responses: { 200: { description: 'the answer', schema: s.checkResultSchema } },
     errors: { 503: UNAVAILABLE },
     refused: countRefusedCheck,
+    // The trading service's request before every trade: answered before the machinery when it can be.
+    fast: answerCheckAtOnce,
     handler: async ({ query }, { answerChecks }) => {
       const [answer] = await answerChecks([query.item], query.at);
       return { status: 200, body: answer! };
@@ -64,12 +67,13 @@ export const ROUTES: readonly Route[] = [
     summary: 'Check 1 to 1000 instruments at once',
     access: 'read',
     body: s.batchCheckBodySchema,
+    readBody: s.readBatchBody,
     responses: { 200: { description: 'one result per item, in order', schema: s.batchCheckResultSchema } },
     errors: { 413: 'the body is larger than 256 kB', 503: UNAVAILABLE },
     refused: countRefusedCheck,
-    handler: async ({ body }, { answerChecks }) => ({
+    handler: async ({ body }, { answerBatch }) => ({
       status: 200,
-      body: { results: await answerChecks(body.items, body.at) },
+      body: await answerBatch(body.items, body.at),
     }),
   }),
   json({

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { RESTRICTION_TYPES, SIDES, SYNC_TRIGGERS, type CheckItem } from '../domain/index.ts';
 import { isValidIsin, normaliseIsin, normaliseTicker } from '../parser/index.ts';
-import { refuse } from './validation.ts';
+import { refuse, type Refusal } from './validation.ts';
 
 /**
  * One schema per request and response of the HTTP API (contract, "HTTP API"), used by the route
@@ -271,31 +271,38 @@ function toLimit(raw: string | undefined, fallback: number, max: number, ctx: z.
   return limit;
 }
 
-/** A check's identifiers and side, normalised like the page (ticker rule 6, ISIN upper-case). */
-function toCheckItem(
-  raw: { ticker?: string | undefined; isin?: string | undefined; side?: string | undefined },
-  ctx: z.core.$RefinementCtx,
-): CheckItem {
+type RawCheck = { ticker?: string | undefined; isin?: string | undefined; side?: string | undefined };
+
+/**
+ * A check's identifiers and side, normalised like the page (ticker rule 6, ISIN upper-case), or
+ * the refusal of them. The query schema, the batch's item schema and the check path's fast path
+ * (fast-check.ts) all judge a check with this one function.
+ */
+export function checkItemOf(raw: RawCheck): CheckItem | Refusal {
   const ticker = raw.ticker?.trim() ? normaliseTicker(raw.ticker) || null : null;
   const isin = raw.isin?.trim() ? normaliseIsin(raw.isin) : null;
-  if (ticker === null && isin === null) {
-    refuse(ctx, { code: 'missing_identifier', message: 'give ticker or isin (or both)', about: 'check' });
-    return z.NEVER;
-  }
+  if (ticker === null && isin === null)
+    return { code: 'missing_identifier', message: 'give ticker or isin (or both)', about: 'check' };
   if (isin !== null && !isValidIsin(isin)) {
-    refuse(ctx, {
+    return {
       code: 'invalid_isin',
       message: `"${raw.isin}" is not a valid ISIN (2 letters, 9 letters or digits, a check digit)`,
       about: 'check',
-    });
-    return z.NEVER;
+    };
   }
   const side = raw.side?.trim().toLowerCase() || null;
-  if (side !== null && side !== 'buy' && side !== 'sell') {
-    refuse(ctx, { code: 'invalid_side', message: 'must be buy or sell', path: ['side'] });
-    return z.NEVER;
-  }
+  if (side !== null && side !== 'buy' && side !== 'sell')
+    return { code: 'invalid_side', message: 'must be buy or sell', path: ['side'] };
   return { ticker, isin, side };
+}
+
+export const isRefusal = (judged: CheckItem | Refusal): judged is Refusal => 'code' in judged;
+
+function toCheckItem(raw: RawCheck, ctx: z.core.$RefinementCtx): CheckItem {
+  const judged = checkItemOf(raw);
+  if (!isRefusal(judged)) return judged;
+  refuse(ctx, judged);
+  return z.NEVER;
 }
 
 export const checkQuerySchema = z
@@ -363,6 +370,31 @@ export const batchCheckBodySchema = z.preprocess(
     ),
   }),
 );
+
+/**
+ * The batch body as batchCheckBodySchema reads it, the usual way round, in a fraction of the time
+ * zod takes over 1,000 items: an object with no `at` whose `items` are 1 to 1000 objects of string
+ * `ticker` / `isin` / `side`, each a check that checkItemOf (the schema's own judge) accepts. Null
+ * for anything else, which the schema then reads, and refuses in its own words.
+ */
+export function readBatchBody(body: unknown): z.output<typeof batchCheckBodySchema> | null {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return null;
+  const { items, at } = body as { items?: unknown; at?: unknown };
+  if (at !== undefined || !Array.isArray(items) || items.length < 1 || items.length > MAX_BATCH) return null;
+  const checks: CheckItem[] = [];
+  for (const item of items as unknown[]) {
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) return null;
+    const { ticker, isin, side } = item as Record<string, unknown>;
+    if (!isStringOrAbsent(ticker) || !isStringOrAbsent(isin) || !isStringOrAbsent(side)) return null;
+    const judged = checkItemOf({ ticker, isin, side });
+    if (isRefusal(judged)) return null;
+    checks.push(judged);
+  }
+  return { items: checks, at: null };
+}
+
+const isStringOrAbsent = (value: unknown): value is string | undefined =>
+  value === undefined || typeof value === 'string';
 
 export const listQuerySchema = z
   .object({ at: singleValue.optional(), include_inactive: flag.optional() })

@@ -4,6 +4,7 @@ import type { HistoryStore, InstrumentStore, RunStore } from '../stores/types.ts
 import type { RetryingStep, RunProgress, SyncControl, WatchView } from '../temporal/sync-control.ts';
 import type { Principal } from './auth.ts';
 import { evaluateCheck } from './check.ts';
+import { createCheckAnswers } from './check-answers.ts';
 import type { CheckIndex } from './check-index.ts';
 import { ConflictError, listUnavailable, NotFoundError, ServiceUnavailableError } from './errors.ts';
 import type {
@@ -58,6 +59,11 @@ export function presentInstrument(row: StoredInstrument): ListedInstrument {
 export function createViews(deps: ViewDeps) {
   const { config, runs, instruments, history } = deps;
   const clock = deps.clock ?? (() => new Date());
+  const checkAnswers = createCheckAnswers({
+    checkIndex: deps.checkIndex,
+    staleAfterMinutes: config.staleAfterMinutes,
+    ...(deps.clock ? { clock: deps.clock } : {}),
+  });
   const isStale = (lastSuccess: Date | null, now: Date) =>
     lastSuccess === null || now.getTime() - lastSuccess.getTime() > config.staleAfterMinutes * 60_000;
   const temporalUiUrl = (run: SyncRun) =>
@@ -72,38 +78,26 @@ export function createViews(deps: ViewDeps) {
   };
   /** Answers checks now (from the cache) or at a past instant (rebuilt from the change log). */
   async function check(items: CheckItem[], at: Date | null): Promise<CheckAnswer[]> {
-    const now = clock();
-    let candidates: StoredInstrument[];
-    let asOf: Date;
-    let listVersion: number;
-    let stale: boolean;
     if (at === null) {
-      const snapshot = deps.checkIndex.snapshot();
-      if (snapshot === null || snapshot.listVersion === null || snapshot.asOf === null)
-        throw listUnavailable();
-      candidates = items.flatMap((item) => deps.checkIndex.candidates(snapshot, item));
-      listVersion = snapshot.listVersion;
-      asOf = snapshot.asOf;
-      stale = isStale(asOf, now);
-    } else {
-      const applied = await history.listVersionAt(at);
-      if (applied === null) throw listUnavailable();
-      const states = await Promise.all(items.map((item) => history.stateAt(at, item)));
-      candidates = states.flat();
-      listVersion = applied.listVersion;
-      asOf = applied.appliedAt;
-      stale = isStale(asOf, at);
+      const answers = checkAnswers.answers(items);
+      if (answers === null) throw listUnavailable();
+      return answers;
     }
-    const when = at ?? now;
-    return items.map((item) => ({
+    const applied = await history.listVersionAt(at);
+    if (applied === null) throw listUnavailable();
+    // Each item's own candidates: the instruments that ever had its ticker or ISIN, as they were then.
+    const states = await Promise.all(items.map((item) => history.stateAt(at, item)));
+    const asOf = applied.appliedAt.toISOString();
+    const stale = isStale(applied.appliedAt, at);
+    return items.map((item, index) => ({
       ...evaluateCheck(
-        candidates.filter((row) => matchesQuery(row, item)),
+        states[index]!.filter((row) => matchesQuery(row, item)),
         item.side,
-        when,
+        at,
       ),
-      as_of: asOf.toISOString(),
+      as_of: asOf,
       stale,
-      list_version: listVersion,
+      list_version: applied.listVersion,
     }));
   }
 
@@ -204,6 +198,8 @@ export function createViews(deps: ViewDeps) {
 
   return {
     check,
+    /** Checks now, from the index: answers, and the bytes of a single one (GET /v1/check). */
+    checkAnswers,
     presentRun,
     temporalUiUrl,
 

@@ -14,6 +14,8 @@ import { appliedStateOf, type Db } from './run-store.ts';
 const INSTRUMENT_COLUMNS = ['id', ...COMPARED_FIELDS, 'is_active', 'source_page_id'];
 /** Rows per INSERT/UPDATE statement: well under Postgres' bind-parameter limit. */
 const CHUNK = 1000;
+/** Rows per page of the active list: a page is parsed and handed over in a few milliseconds. */
+const ACTIVE_PAGE = 1000;
 
 function rowValues(instrument: DesiredInstrument) {
   return { ...instrumentFields(instrument), source_page_id: instrument.source_page_id };
@@ -40,14 +42,22 @@ export function createInstrumentStore(db: Db): InstrumentStore {
       return Number(row?.count ?? 0);
     },
 
-    async activeList() {
+    async readActiveList(onPage, { pageSize = ACTIVE_PAGE } = {}) {
       return inSnapshot(db, async (trx) => {
         const state = await appliedStateOf(trx);
-        const active: StoredInstrument[] =
-          state.listVersion === null
-            ? []
-            : await trx('restricted_instruments').select(INSTRUMENT_COLUMNS).where({ is_active: true });
-        return { ...state, active };
+        if (state.listVersion === null) return state;
+        // Keyset pages on the primary key, all in the one snapshot the transaction sees.
+        for (let after = 0; ;) {
+          const rows: StoredInstrument[] = await trx('restricted_instruments')
+            .select(INSTRUMENT_COLUMNS)
+            .where({ is_active: true })
+            .andWhere('id', '>', after)
+            .orderBy('id')
+            .limit(pageSize);
+          if (rows.length > 0) await onPage(rows);
+          if (rows.length < pageSize) return state;
+          after = rows[rows.length - 1]!.id;
+        }
       });
     },
 

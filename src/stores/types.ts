@@ -31,18 +31,21 @@ export interface ChangeContext {
   pages: ReadonlyMap<string, PageEditor>;
 }
 
-/** The active list and the applied state it belongs to, read as one snapshot. */
-export interface ActiveList extends AppliedState {
-  active: StoredInstrument[];
-}
-
 /** The restricted instruments cache. */
 export interface InstrumentStore {
   /** Every row, active or not (the diff reuses an inactive row when an instrument returns), by id. */
   listAll(): Promise<StoredInstrument[]>;
   countActive(): Promise<number>;
-  /** The active rows and the applied state together, never half of an apply. */
-  activeList(): Promise<ActiveList>;
+  /**
+   * The applied state and its active rows, read in one snapshot of the database (never half of an
+   * apply) and handed to `onPage` a page at a time, in id order: the next page is read once
+   * `onPage` has resolved, so a long list is never held twice or read in one go. No rows before
+   * the first successful sync.
+   */
+  readActiveList(
+    onPage: (rows: StoredInstrument[]) => void | Promise<void>,
+    options?: { pageSize?: number },
+  ): Promise<AppliedState>;
   /** Applies a diff and logs every change with its page version and editor (inside an apply). */
   applyDiff(diff: InstrumentDiff, context: ChangeContext): Promise<void>;
 }

@@ -16,6 +16,43 @@ const configWith = (tokens: { read?: string; admin?: string }) =>
     ...(tokens.admin ? { API_ADMIN_TOKENS: tokens.admin } : {}),
   });
 
+describe('bearer tokens', () => {
+  const auth = createAuth(
+    configWith({
+      read: `reader=${READ},risk=risk-token-0123456789abcdef,both=shared-token-0123456789abc`,
+      admin: `ops-alice=${ADMIN},ops-both=shared-token-0123456789abc`,
+    }),
+  );
+
+  it('name the principal of every configured token; a token listed for both roles is admin', () => {
+    expect(auth.principalOfHeader(`Bearer ${READ}`)).toEqual({ name: 'reader', role: 'read' });
+    expect(auth.principalOfHeader('bearer  risk-token-0123456789abcdef ')).toEqual({
+      name: 'risk',
+      role: 'read',
+    });
+    expect(auth.principalOfHeader(`Bearer ${ADMIN}`)).toEqual({ name: 'ops-alice', role: 'admin' });
+    expect(auth.principalOfHeader('Bearer shared-token-0123456789abc')).toEqual({
+      name: 'ops-both',
+      role: 'admin',
+    });
+    expect(auth.signIn(` ${READ} `)).toEqual({ name: 'reader', role: 'read' });
+  });
+
+  it('accept no near miss: a prefix, an extension, one character off, another case, no token', () => {
+    for (const header of [
+      `Bearer ${READ.slice(0, -1)}`,
+      `Bearer ${READ}0`,
+      `Bearer ${READ.slice(0, -1)}g`,
+      `Bearer ${READ.toUpperCase()}`,
+      `Basic ${READ}`,
+      `Bearer ${READ} ${READ}`,
+      'Bearer ',
+      undefined,
+    ])
+      expect(auth.principalOfHeader(header), String(header)).toBeNull();
+  });
+});
+
 describe('dashboard sessions', () => {
   const config = configWith({ read: `reader=${READ}`, admin: `ops-alice=${ADMIN}` });
   const now = new Date('2026-11-21T10:00:00Z');

@@ -81,6 +81,23 @@ describe('HTTP API', () => {
     expect(tooMany.json().error.code).toBe('invalid_items');
   });
 
+  it('answers each item of a batch as the single check of that item, however the items overlap', async () => {
+    const items: Record<string, string>[] = [
+      { ticker: 'AAPL' },
+      { isin: 'US0378331005' },
+      { ticker: 'AAPL', isin: 'US0378331005', side: 'buy' },
+      { ticker: 'AAPL' },
+      { ticker: 'MSFT', isin: 'US0378331005', side: 'sell' },
+      { ticker: 'NOPE' },
+    ];
+    const { results } = (await request('POST', '/v1/check', p.tokens.read, { items })).json();
+    for (const [index, item] of items.entries()) {
+      const single = await request('GET', `/v1/check?${new URLSearchParams(item)}`, p.tokens.read);
+      expect(results[index], JSON.stringify(item)).toEqual(single.json());
+    }
+    expect(results.map((r: { matches: unknown[] }) => r.matches.length)).toEqual([1, 1, 1, 1, 1, 0]);
+  });
+
   it.each([
     ['/v1/check', 'missing_identifier'],
     ['/v1/check?ticker=', 'missing_identifier'],

@@ -325,8 +325,9 @@ export function createMemoryStores(options: { clock?: () => Date } = {}): Memory
         fault('instruments.countActive');
         return instrumentRows.values().filter((row) => row.is_active).length;
       },
-      async activeList() {
-        fault('instruments.activeList');
+      async readActiveList(onPage, { pageSize = 2000 } = {}) {
+        fault('instruments.readActiveList');
+        // One snapshot, taken before the first page is handed over (as the repeatable-read transaction sees it).
         const state = appliedState();
         const active =
           state.listVersion === null
@@ -334,8 +335,11 @@ export function createMemoryStores(options: { clock?: () => Date } = {}): Memory
             : instrumentRows
                 .values()
                 .filter((row) => row.is_active)
+                .sort((a, b) => a.id - b.id)
                 .map((row) => ({ ...row }));
-        return { ...state, active };
+        for (let start = 0; start < active.length; start += pageSize)
+          await onPage(active.slice(start, start + pageSize));
+        return state;
       },
       async applyDiff(diff, context) {
         fault('instruments.applyDiff');

@@ -480,15 +480,57 @@ export function describeStoreContract(name: string, open: () => Promise<StoreFix
       }),
     );
 
+    /** Every page `readActiveList` hands over, and the applied state it answers. */
+    async function readPages(stores: Stores, pageSize?: number, between?: () => Promise<void>) {
+      const pages: (string | null)[][] = [];
+      const state = await stores.instruments.readActiveList(
+        async (rows) => {
+          pages.push(rows.map((row) => row.ticker));
+          if (pages.length === 1) await between?.();
+        },
+        pageSize === undefined ? {} : { pageSize },
+      );
+      return { state, pages };
+    }
+
     it(
       'gives the active list with its applied state, nothing before the first success',
       withStores(async (stores) => {
-        expect(await stores.instruments.activeList()).toEqual({ listVersion: null, asOf: null, active: [] });
+        expect(await readPages(stores)).toEqual({ state: { listVersion: null, asOf: null }, pages: [] });
         const run = await startRun(stores);
         const { at } = await apply(stores, run, [instrument('AAPL', null), instrument(null, 'US5949181045')]);
-        const list = await stores.instruments.activeList();
-        expect(list).toMatchObject({ listVersion: 1, asOf: at });
-        expect(list.active.map((row) => row.ticker ?? row.isin).sort()).toEqual(['AAPL', 'US5949181045']);
+        const { state, pages } = await readPages(stores);
+        expect(state).toEqual({ listVersion: 1, asOf: at });
+        expect(pages.flat().map((ticker) => ticker ?? 'no ticker')).toEqual(['AAPL', 'no ticker']);
+      }),
+    );
+
+    it(
+      'hands the active list over a page at a time, in id order, from one snapshot',
+      withStores(async (stores) => {
+        const tickers = ['AAA', 'BBB', 'CCC', 'DDD', 'EEE'];
+        const first = await apply(
+          stores,
+          await startRun(stores),
+          tickers.map((t) => instrument(t, null)),
+        );
+        await apply(
+          stores,
+          await startRun(stores),
+          [...tickers.slice(1), 'FFF'].map((t) => instrument(t, null)),
+        );
+        const { state, pages } = await readPages(stores, 2);
+        expect(state.listVersion).toBe(2);
+        // AAA left; FFF, added last, has the highest id.
+        expect(pages).toEqual([['BBB', 'CCC'], ['DDD', 'EEE'], ['FFF']]);
+
+        // An apply that commits while the pages are being read is not seen, neither its rows nor its state.
+        const during = await readPages(stores, 2, async () => {
+          await apply(stores, await startRun(stores), [instrument('ZZZ', null)]);
+        });
+        expect(during).toEqual({ state, pages });
+        expect((await readPages(stores, 2)).pages).toEqual([['ZZZ']]);
+        expect(first.listVersion).toBe(1);
       }),
     );
 
