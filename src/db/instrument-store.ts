@@ -2,11 +2,10 @@ import type { Knex } from 'knex';
 import {
   COMPARED_FIELDS,
   instrumentFields,
-  type ChangeKind,
   type DesiredInstrument,
-  type InstrumentFields,
   type StoredInstrument,
 } from '../domain/index.ts';
+import { changeColumnsIn } from '../stores/change-columns.ts';
 import type { InstrumentStore } from '../stores/types.ts';
 import { appliedStateOf, type Db } from './run-store.ts';
 
@@ -63,30 +62,13 @@ export function createInstrumentStore(db: Db): InstrumentStore {
 
     async applyDiff(diff, context) {
       const logRows: Record<string, unknown>[] = [];
-      const log = (
-        change: ChangeKind,
-        instrumentId: number,
-        before: InstrumentFields | null,
-        after: DesiredInstrument | null,
-        removedFromPage: string | null = null,
-      ) => {
-        const pageId = after?.source_page_id ?? removedFromPage;
-        const page = pageId === null ? undefined : context.pages.get(pageId);
-        const identity = after ?? before;
+      const columnsOf = changeColumnsIn(context);
+      const log = (...change: Parameters<typeof columnsOf>) => {
+        const columns = columnsOf(...change);
         logRows.push({
-          at: context.at,
-          change,
-          instrument_id: instrumentId,
-          ticker: identity?.ticker ?? null,
-          isin: identity?.isin ?? null,
-          before: before === null ? null : JSON.stringify(before),
-          after: after === null ? null : JSON.stringify(instrumentFields(after)),
-          page_id: pageId,
-          page_version: page?.version ?? null,
-          edited_by: page?.editedBy ?? null,
-          edited_at: page?.editedAt ?? null,
-          run_id: context.runId,
-          list_version: context.listVersion,
+          ...columns,
+          before: columns.before === null ? null : JSON.stringify(columns.before),
+          after: columns.after === null ? null : JSON.stringify(columns.after),
         });
       };
       const stamp = { last_run_id: context.runId, updated_at: context.at };

@@ -8,7 +8,6 @@ import {
   instrumentFields,
   RUN_STATUSES,
   type AppliedState,
-  type ChangeKind,
   type ChangeRecord,
   type DesiredInstrument,
   type InstrumentFields,
@@ -26,6 +25,7 @@ import type {
   RunStore,
   Stores,
 } from '../../src/stores/types.ts';
+import { changeColumnsIn } from '../../src/stores/change-columns.ts';
 import { failedRunColumns, succeededRunColumns } from '../../src/stores/run-columns.ts';
 
 /** What Postgres hands back for a jsonb value: a copy, with dates as strings. */
@@ -343,32 +343,16 @@ export function createMemoryStores(options: { clock?: () => Date } = {}): Memory
       },
       async applyDiff(diff, context) {
         fault('instruments.applyDiff');
-        const log = (
-          change: ChangeKind,
-          instrumentId: number,
-          before: InstrumentFields | null,
-          after: DesiredInstrument | null,
-          removedFromPage: string | null = null,
-        ) => {
-          const pageId = after?.source_page_id ?? removedFromPage;
-          const page = pageId === null ? undefined : context.pages.get(pageId);
-          const identity = after ?? before;
+        const columnsOf = changeColumnsIn(context);
+        const log = (...change: Parameters<typeof columnsOf>) => {
+          const columns = columnsOf(...change);
           const id = nextChangeId++;
           changeRows.set(id, {
             id,
-            at: context.at,
-            change,
-            instrument_id: instrumentId,
-            ticker: identity?.ticker ?? null,
-            isin: identity?.isin ?? null,
-            before: asJson(before),
-            after: after === null ? null : asJson(instrumentFields(after)),
-            page_id: pageId,
-            page_version: page?.version ?? null,
-            edited_by: page?.editedBy ?? null,
-            edited_at: page?.editedAt ? new Date(page.editedAt) : null,
-            run_id: context.runId,
-            list_version: context.listVersion,
+            ...columns,
+            before: asJson(columns.before),
+            after: asJson(columns.after),
+            edited_at: columns.edited_at === null ? null : new Date(columns.edited_at),
           });
         };
         const row = (id: number, instrument: DesiredInstrument, isActive: boolean): StoredInstrument => ({
