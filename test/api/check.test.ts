@@ -51,17 +51,9 @@ describe('evaluateCheck', () => {
     const verdict = evaluateCheck([entry()], null, now);
     expect(verdict.restricted).toBe(true);
     expect(verdict.severity).toBe('CRITICAL');
-    expect(verdict.matches).toEqual([
-      {
-        ticker: 'AAPL',
-        isin: 'US0378331005',
-        name: 'Apple Inc.',
-        restriction_type: 'full',
-        reason: 'Inside information',
-        effective_from: null,
-        expires_at: null,
-      },
-    ]);
+    // The entry as published: its fields, without the cache's own (id, activity, source page).
+    const { id: _id, is_active: _active, source_page_id: _page, ...published } = entry();
+    expect(verdict.matches).toEqual([published]);
   });
   it('is NONE with no matches for inactive, expired, future or other-side entries', () => {
     const candidates = [
