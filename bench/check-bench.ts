@@ -26,20 +26,15 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Agent, request, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
 import autocannon from 'autocannon';
 import express from 'express';
-import type { syncRestrictedList } from '../workflows/index.ts';
 import { startServer, stopServer } from '../src/api/server.ts';
-import { buildWorker, createStores } from '../src/composition.ts';
 import { loadConfig } from '../src/config.ts';
 import { openDatabase } from '../src/db/database.ts';
 import { createLogger } from '../src/logger.ts';
 import { isinCheckDigit } from '../src/parser/normalise.ts';
 import { startService, type Role } from '../src/service.ts';
-import { assertSucceeded, WORKFLOW_TYPE } from '../src/temporal/contract.ts';
-import { startBenchInfra } from './infra.ts';
+import { startBenchInfra, startBenchWorker } from './infra.ts';
 import { generateListPage } from './generate-page.ts';
 
 const SUBJECTS = ['bare', 'api', 'service'] as const;
@@ -343,29 +338,13 @@ export async function benchCheck(): Promise<CheckBenchResult> {
     const config = loadConfig(env);
 
     // The list is synced once, before the subjects start (the `service` subject's worker then finds it applied).
-    const nativeConnection = await NativeConnection.connect({ address: temporal.address });
-    const worker = await buildWorker({
-      config,
-      stores: createStores({ db, url: postgres.url }),
-      connection: nativeConnection,
-    });
-    const running = worker.run();
-    const connection = await Connection.connect({ address: temporal.address });
+    const worker = await startBenchWorker(infra, config);
     try {
-      const result = assertSucceeded(
-        await new Client({ connection }).workflow.execute<typeof syncRestrictedList>(WORKFLOW_TYPE, {
-          taskQueue: config.temporal.taskQueue,
-          workflowId: `bench-${randomUUID()}`,
-          args: [{ trigger: 'manual' }],
-        }),
-      );
+      const { result } = await worker.sync();
       if (result.added !== CHECK_BENCH.rows)
         throw new Error(`the sync added ${result.added}, expected ${CHECK_BENCH.rows}`);
     } finally {
-      worker.shutdown();
-      await running;
-      await connection.close();
-      await nativeConnection.close();
+      await worker.stop();
     }
 
     const listed = await db('restricted_instruments').where({ is_active: true }).select('ticker', 'isin');

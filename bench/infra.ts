@@ -1,12 +1,19 @@
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
 import type { Knex } from 'knex';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/dev/embedded-postgres.ts';
 import { createDb, migrateToLatest } from '../src/db/knex.ts';
 import { startFakeConfluence, type FakeConfluence } from '../src/dev/fake-confluence.ts';
 import { startTemporalDevServer, type TemporalDevServer } from '../src/dev/temporal-dev-server.ts';
+import { buildWorker, createStores } from '../src/composition.ts';
+import type { Config } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
+import { assertSucceeded, WORKFLOW_TYPE, type SyncSucceeded } from '../src/temporal/contract.ts';
+import type { syncRestrictedList } from '../workflows/index.ts';
 import { installTemporalLogging } from '../src/temporal/logging.ts';
 
 export interface BenchPostgres {
@@ -65,6 +72,44 @@ export async function startBenchInfra(name: string): Promise<BenchInfra> {
       await db.destroy();
       await Promise.allSettled([confluence.close(), temporal.stop(), postgres.stop()]);
       await rm(scratch, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface BenchWorker {
+  /** One manual sync, to its end; throws unless it succeeded. */
+  sync(): Promise<{ ms: number; result: SyncSucceeded }>;
+  stop(): Promise<void>;
+}
+
+/** A worker as the service builds it, on the bench's Postgres and Temporal, and a client to run syncs with it. */
+export async function startBenchWorker(infra: BenchInfra, config: Config): Promise<BenchWorker> {
+  const nativeConnection = await NativeConnection.connect({ address: infra.temporal.address });
+  const worker = await buildWorker({
+    config,
+    stores: createStores({ db: infra.db, url: infra.postgres.url }),
+    connection: nativeConnection,
+  });
+  const running = worker.run();
+  const connection = await Connection.connect({ address: infra.temporal.address });
+  const client = new Client({ connection });
+  return {
+    sync: async () => {
+      const started = performance.now();
+      const result = assertSucceeded(
+        await client.workflow.execute<typeof syncRestrictedList>(WORKFLOW_TYPE, {
+          taskQueue: config.temporal.taskQueue,
+          workflowId: `bench-${randomUUID()}`,
+          args: [{ trigger: 'manual' }],
+        }),
+      );
+      return { ms: performance.now() - started, result };
+    },
+    stop: async () => {
+      worker.shutdown();
+      await running;
+      await connection.close();
+      await nativeConnection.close();
     },
   };
 }

@@ -5,15 +5,10 @@
  * the page through confluence.js and parsing it, the irreducible part of any sync.
  */
 import { randomUUID } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../src/config.ts';
 import { createConfluenceReader } from '../src/confluence/client.ts';
 import { parseRestrictedList } from '../src/parser/index.ts';
-import type { syncRestrictedList } from '../workflows/index.ts';
-import { assertSucceeded, WORKFLOW_TYPE } from '../src/temporal/contract.ts';
-import { buildWorker, createStores } from '../src/composition.ts';
-import { startBenchInfra } from './infra.ts';
+import { startBenchInfra, startBenchWorker } from './infra.ts';
 import { generateListPage, ROWS } from './generate-page.ts';
 
 export interface SyncBenchResult {
@@ -26,7 +21,7 @@ export interface SyncBenchResult {
 
 export async function benchSync(rows = ROWS): Promise<SyncBenchResult> {
   const infra = await startBenchInfra('sync-bench');
-  const { postgres, temporal, confluence, db } = infra;
+  const { postgres, temporal, confluence } = infra;
   try {
     const pageId = '700001';
     const storage = generateListPage(rows);
@@ -54,26 +49,8 @@ export async function benchSync(rows = ROWS): Promise<SyncBenchResult> {
     if (!parsed.ok || parsed.instruments.length !== rows)
       throw new Error('the bench page did not parse to its rows');
 
-    const nativeConnection = await NativeConnection.connect({ address: temporal.address });
-    const worker = await buildWorker({
-      config,
-      stores: createStores({ db, url: postgres.url }),
-      connection: nativeConnection,
-    });
-    const running = worker.run();
-    const connection = await Connection.connect({ address: temporal.address });
-    const client = new Client({ connection });
-    const sync = async () => {
-      const started = performance.now();
-      const result = assertSucceeded(
-        await client.workflow.execute<typeof syncRestrictedList>(WORKFLOW_TYPE, {
-          taskQueue,
-          workflowId: `bench-${randomUUID()}`,
-          args: [{ trigger: 'manual' }],
-        }),
-      );
-      return { ms: performance.now() - started, result };
-    };
+    const worker = await startBenchWorker(infra, config);
+    const sync = () => worker.sync();
     try {
       const first = await sync();
       if (first.result.added !== rows)
@@ -96,10 +73,7 @@ export async function benchSync(rows = ROWS): Promise<SyncBenchResult> {
         oneEditSyncMs: Math.round(edited.ms),
       };
     } finally {
-      worker.shutdown();
-      await running;
-      await connection.close();
-      await nativeConnection.close();
+      await worker.stop();
     }
   } finally {
     await infra.stop();
