@@ -23,7 +23,7 @@
  *   node bench/check-bench.ts            CHECK_BENCH_CPU_PROF=<dir> also writes each subject's CPU profile there
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Agent, request, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
@@ -34,7 +34,7 @@ import { openDatabase } from '../src/db/database.ts';
 import { createLogger } from '../src/logger.ts';
 import { isinCheckDigit } from '../src/parser/normalise.ts';
 import { startService, type Role } from '../src/service.ts';
-import { startBenchInfra, startBenchWorker } from './infra.ts';
+import { benchServiceEnv, startBenchInfra, startBenchWorker } from './infra.ts';
 import { generateListPage } from './generate-page.ts';
 
 const SUBJECTS = ['bare', 'api', 'service'] as const;
@@ -312,7 +312,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
 
 export async function benchCheck(): Promise<CheckBenchResult> {
   const infra = await startBenchInfra('check-bench');
-  const { postgres, temporal, confluence, db } = infra;
+  const { confluence, db } = infra;
   const children: ChildProcess[] = [];
   try {
     const pageId = '700002';
@@ -323,13 +323,7 @@ export async function benchCheck(): Promise<CheckBenchResult> {
     });
     const token = randomBytes(24).toString('hex');
     const env: Record<string, string> = {
-      CONFLUENCE_URL: confluence.url,
-      CONFLUENCE_USERNAME: confluence.username,
-      CONFLUENCE_API_TOKEN: confluence.apiToken,
-      RESTRICTED_INSTRUMENTS_PAGE_URL: pageId,
-      DATABASE_URL: postgres.url,
-      TEMPORAL_ADDRESS: temporal.address,
-      TEMPORAL_TASK_QUEUE: `bench-${randomUUID()}`,
+      ...benchServiceEnv(infra, pageId),
       // Several tokens, as in production: auth compares against each of them.
       API_READ_TOKENS: `dashboard=${randomBytes(24).toString('hex')},risk=${randomBytes(24).toString('hex')},trading=${token}`,
       API_ADMIN_TOKENS: `ops=${randomBytes(24).toString('hex')}`,

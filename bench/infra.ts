@@ -76,6 +76,27 @@ export async function startBenchInfra(name: string): Promise<BenchInfra> {
   };
 }
 
+/**
+ * The environment the service is configured with on the bench's parts: the fake Confluence (its
+ * user and token), `page` as the list page, the bench's Postgres (or `databaseUrl`) and Temporal,
+ * a task queue of its own. A bench adds what it measures on top.
+ */
+export function benchServiceEnv(
+  infra: BenchInfra,
+  page: string,
+  { databaseUrl = infra.postgres.url, taskQueue = `bench-${randomUUID()}` } = {},
+): Record<string, string> {
+  return {
+    CONFLUENCE_URL: infra.confluence.url,
+    CONFLUENCE_USERNAME: infra.confluence.username,
+    CONFLUENCE_API_TOKEN: infra.confluence.apiToken,
+    RESTRICTED_INSTRUMENTS_PAGE_URL: page,
+    DATABASE_URL: databaseUrl,
+    TEMPORAL_ADDRESS: infra.temporal.address,
+    TEMPORAL_TASK_QUEUE: taskQueue,
+  };
+}
+
 export interface BenchWorker {
   /** One manual sync, to its end; throws unless it succeeded. */
   sync(): Promise<{ ms: number; result: SyncSucceeded }>;

@@ -4,11 +4,10 @@
  * re-sync and a one-row edit, each against the baseline measured in the same run — downloading
  * the page through confluence.js and parsing it, the irreducible part of any sync.
  */
-import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../src/config.ts';
 import { createConfluenceReader } from '../src/confluence/client.ts';
 import { parseRestrictedList } from '../src/parser/index.ts';
-import { startBenchInfra, startBenchWorker } from './infra.ts';
+import { benchServiceEnv, startBenchInfra, startBenchWorker } from './infra.ts';
 import { generateListPage, ROWS } from './generate-page.ts';
 
 export interface SyncBenchResult {
@@ -21,21 +20,12 @@ export interface SyncBenchResult {
 
 export async function benchSync(rows = ROWS): Promise<SyncBenchResult> {
   const infra = await startBenchInfra('sync-bench');
-  const { postgres, temporal, confluence } = infra;
+  const { confluence } = infra;
   try {
     const pageId = '700001';
     const storage = generateListPage(rows);
     confluence.putPage({ id: pageId, title: 'Restricted Instruments List', storage });
-    const taskQueue = `bench-${randomUUID()}`;
-    const config = loadConfig({
-      CONFLUENCE_URL: confluence.url,
-      CONFLUENCE_USERNAME: confluence.username,
-      CONFLUENCE_API_TOKEN: confluence.apiToken,
-      RESTRICTED_INSTRUMENTS_PAGE_URL: pageId,
-      DATABASE_URL: postgres.url,
-      TEMPORAL_ADDRESS: temporal.address,
-      TEMPORAL_TASK_QUEUE: taskQueue,
-    });
+    const config = loadConfig(benchServiceEnv(infra, pageId));
 
     // Baseline: download through confluence.js and parse, nothing else.
     const baselineStart = performance.now();

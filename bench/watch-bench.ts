@@ -26,7 +26,7 @@ import { startService, type RunningService } from '../src/service.ts';
 import { assertSucceeded, SCHEDULE_ID } from '../src/temporal/contract.ts';
 import { watchWorkflowId } from '../src/temporal/watch.ts';
 import type { syncRestrictedList } from '../workflows/index.ts';
-import { startBenchInfra, type BenchInfra } from './infra.ts';
+import { benchServiceEnv, startBenchInfra, type BenchInfra } from './infra.ts';
 
 const MAIN_PAGE = '163841';
 const LABEL = 'restricted-list';
@@ -57,14 +57,11 @@ async function deploy(
 ) {
   const database = await freshDatabase(infra, options.name);
   const env = {
-    CONFLUENCE_URL: confluence.url,
-    CONFLUENCE_USERNAME: confluence.username,
-    CONFLUENCE_API_TOKEN: confluence.apiToken,
-    RESTRICTED_INSTRUMENTS_PAGE_URL: confluence.pageUrl(MAIN_PAGE),
+    ...benchServiceEnv(infra, confluence.pageUrl(MAIN_PAGE), {
+      databaseUrl: database.url,
+      taskQueue: `watch-bench-${options.name}`,
+    }),
     ...(options.cql ? { RESTRICTED_INSTRUMENTS_CQL: CQL } : {}),
-    DATABASE_URL: database.url,
-    TEMPORAL_ADDRESS: infra.temporal.address,
-    TEMPORAL_TASK_QUEUE: `watch-bench-${options.name}`,
     RESTRICTED_LIST_WATCH_SECONDS: String(options.watchSeconds),
     PORT: '0',
   };
