@@ -367,7 +367,7 @@ describe('applyDiff', () => {
       () => heard.push(heard.length),
       () => undefined,
     );
-    await expect.poll(() => heard.length).toBe(1);
+    await expect.poll(() => heard.length, { timeout: 10_000 }).toBe(1);
     source.put({ id: PAGE_ID, storage: listPage(['AAPL', 'MSFT']) });
     const first = await sync();
     expect(first.applied).toMatchObject({
@@ -377,7 +377,7 @@ describe('applyDiff', () => {
       changedInstruments: ['AAPL', 'MSFT'],
     });
     expect(await active()).toEqual(['AAPL', 'MSFT']);
-    await expect.poll(() => heard.length).toBe(2);
+    await expect.poll(() => heard.length, { timeout: 10_000 }).toBe(2);
     const again = await sync();
     expect(again.applied).toMatchObject({ added: 0, removed: 0, modified: 0, unchanged: 2, listVersion: 1 });
     source.put({ id: PAGE_ID, storage: listPage(['AAPL', 'MSFT'], 'Research blackout') });

@@ -631,7 +631,7 @@ export function describeStoreContract(name: string, open: () => Promise<StoreFix
         );
         try {
           // Subscribing counts as a possible change (anything applied before may have been missed).
-          await expect.poll(() => heard.length).toBe(1);
+          await expect.poll(() => heard.length, { timeout: 10_000 }).toBe(1);
           const run = await startRun(stores);
           const failure = new Error('the database went away mid-apply');
           await expect(
@@ -658,7 +658,7 @@ export function describeStoreContract(name: string, open: () => Promise<StoreFix
           expect(await stores.runs.appliedState()).toEqual({ listVersion: null, asOf: null });
 
           await apply(stores, run, [instrument('AAPL', null)]);
-          await expect.poll(() => heard.length).toBe(2);
+          await expect.poll(() => heard.length, { timeout: 10_000 }).toBe(2);
           await sleep(20);
           expect(heard).toHaveLength(2);
         } finally {

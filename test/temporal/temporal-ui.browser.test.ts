@@ -5,6 +5,9 @@ import { DEMO_PAGE_ID, DEMO_PAGE_STORAGE, DEMO_PAGE_TITLE } from '../../src/dev/
 import { launchChromium, SCREENSHOTS } from '../helpers/browser.ts';
 import { startPipeline, type Pipeline } from '../helpers/pipeline.ts';
 
+/** As long as Playwright waits for an element: the UI renders when its queries answer, later on a busy machine. */
+const UI_WAIT_MS = 30_000;
+
 /** The demo page with every row gone: the removal guard holds the run. */
 const EMPTIED_PAGE = DEMO_PAGE_STORAGE.replace(/<tr><td><p>[A-Z]+<\/p>.*?<\/tr>\n/g, '');
 
@@ -55,7 +58,7 @@ describe('runs in the Temporal UI', () => {
       );
       return texts.filter((text) => text.trim() !== '');
     };
-    await expect.poll(rendered).toHaveLength(2);
+    await expect.poll(rendered, { timeout: UI_WAIT_MS }).toHaveLength(2);
     return [await page.locator('main').innerText(), ...(await rendered())].join('\n');
   }
 
@@ -72,7 +75,9 @@ describe('runs in the Temporal UI', () => {
       'diffList • Compare 4 instruments with the empty cache (no list yet)',
       'applyDiff • Apply +4 −0 ~0 → list v1',
     ];
-    for (const step of steps) await expect.poll(() => page.getByText(step).count()).toBeGreaterThan(0);
+    // Playwright waits for each to be on the page (30 s at most): the UI renders the timeline when
+    // its queries answer, later on a busy machine.
+    for (const step of steps) await page.getByText(step).first().waitFor({ state: 'attached' });
     await page.screenshot({ path: join(SCREENSHOTS, 'temporal-ui-run.png') });
 
     const metadata = await userMetadata();
@@ -93,9 +98,10 @@ describe('runs in the Temporal UI', () => {
     try {
       await openRun(held.temporal_ui_url, held.workflow_id);
       const reason = 'the sync would remove every instrument on the list (4)';
-      await expect
-        .poll(() => page.getByText(`Wait up to 24 h for an operator's decision: ${reason}`).count())
-        .toBeGreaterThan(0);
+      await page
+        .getByText(`Wait up to 24 h for an operator's decision: ${reason}`)
+        .first()
+        .waitFor({ state: 'attached' });
       expect(
         await page.getByText(`holdForApproval • Mark the run held for an operator: ${reason}`).count(),
       ).toBeGreaterThan(0);
@@ -114,9 +120,10 @@ describe('runs in the Temporal UI', () => {
     const { body: failed } = await p.post('/v1/sync?wait=true');
     expect(failed.status).toBe('failed');
     await openRun(failed.temporal_ui_url, failed.workflow_id);
-    await expect
-      .poll(() => page.getByText(/^markRunFailed • Record the failure: ConfluenceNotFoundError: /).count())
-      .toBeGreaterThan(0);
+    await page
+      .getByText(/^markRunFailed • Record the failure: ConfluenceNotFoundError: /)
+      .first()
+      .waitFor({ state: 'attached' });
     await page.screenshot({ path: join(SCREENSHOTS, 'temporal-ui-failed.png') });
   });
 });
