@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { CLOUD_ID } from './confluence/cloud-id.ts';
 import { parsePageRef, PageRefError, type PageRef } from './confluence/page-ref.ts';
 
 /**
@@ -195,7 +196,7 @@ function deploymentOf(env: Env): ConfluenceDeployment {
 /** Cloud ids are UUIDs (the `cloudId` of `{site}/_edge/tenant_info`). */
 function cloudIdOf(env: Env): string | null {
   const raw = optional(env, 'CONFLUENCE_CLOUD_ID');
-  if (raw !== null && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(raw)) {
+  if (raw !== null && !CLOUD_ID.test(raw)) {
     throw new ConfigError(
       'CONFLUENCE_CLOUD_ID',
       `must be the site's cloud id, a UUID (the "cloudId" of https://<site>.atlassian.net/_edge/tenant_info), got "${raw}"`,
@@ -235,6 +236,9 @@ function tokens(env: Env, name: string): ApiToken[] {
       return { name: name_, token };
     });
 }
+
+/** The task queue when TEMPORAL_TASK_QUEUE is not set. */
+export const DEFAULT_TASK_QUEUE = 'restricted-list-sync';
 
 /** DATABASE_URL alone, for commands that only need the database (migrations). */
 export function loadDatabaseUrl(env: Env = process.env): string | null {
@@ -379,7 +383,7 @@ export function loadConfig(env: Env = process.env): Config {
       address: temporalAddress ?? 'localhost:7233',
       addressIsExplicit: temporalAddress !== null,
       namespace: optional(env, 'TEMPORAL_NAMESPACE') ?? 'default',
-      taskQueue: optional(env, 'TEMPORAL_TASK_QUEUE') ?? 'restricted-list-sync',
+      taskQueue: optional(env, 'TEMPORAL_TASK_QUEUE') ?? DEFAULT_TASK_QUEUE,
       uiUrl: uiUrl.replace(/\/+$/, ''),
     }),
     port: integer(env, 'PORT', 3000, 0, 65535),

@@ -244,7 +244,7 @@ export async function watchRestrictedList(): Promise<void> {
     heartbeatTimeout: '15s',
     // Never give up: a Confluence or database outage is ridden out inside the activity; this
     // retries only a dead worker or a bug, ever more slowly.
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+    retry: RETRY,
     summary: WATCH_SUMMARY,
   });
   for (let hour = 0; hour < WATCH_HOURS_PER_RUN; hour++) {

@@ -75,7 +75,7 @@ export async function parseCommand(args: string[]): Promise<number> {
     if (values.json)
       process.stdout.write(`${JSON.stringify({ error: { code: 'file_unreadable', message } })}\n`);
     else process.stderr.write(`${message}\n`);
-    return 1;
+    return EXIT.failure;
   }
   const result = parseRestrictedList({ pageId: basename(file), storage });
   // A page whose checksum does not hold would fail the sync, as a page without a list table would.
@@ -91,13 +91,13 @@ export async function parseCommand(args: string[]): Promise<number> {
     process.stdout.write(`${JSON.stringify({ error: result.error })}\n`);
     if (result.warnings.length)
       process.stderr.write(`warnings:\n${result.warnings.map(formatWarning).join('\n')}\n`);
-    return 2;
+    return EXIT.unusable;
   }
   if (!result.ok) {
     process.stderr.write(`${file}: ${result.error.message}\n`);
     if (result.warnings.length)
       process.stderr.write(`warnings:\n${result.warnings.map(formatWarning).join('\n')}\n`);
-    return 2;
+    return EXIT.unusable;
   }
   writeList(result.instruments, result.warnings);
   process.stdout.write(`${describeChecksum(result.checksum)}\n`);
@@ -140,7 +140,7 @@ export async function previewCommand(args: string[]): Promise<number> {
     else if (error instanceof ConfluenceError || (error as Error).name === 'MockDataError')
       process.stderr.write(`${(error as Error).message}\n`);
     else throw error;
-    return 1;
+    return EXIT.failure;
   }
   const result = readList(pages);
   const pageRefs = pages.map(({ id, title, version, url }) => ({ id, title, version, url }));

@@ -1,7 +1,8 @@
 import { ConfluenceConfigError, ConfluenceUnavailableError } from './errors.ts';
 import { DEFAULT_TIMEOUT_MS } from './resolve.ts';
 
-const CLOUD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** A cloud id: a UUID. */
+export const CLOUD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Reads a Cloud site's cloud id from `{site}/_edge/tenant_info` (public, no credentials). A

@@ -94,6 +94,7 @@ export function readList(pages: readonly StoredPage[]): ReadListResult {
     perPage.map((p) => p.pageId),
   );
   warnings.push(...merged.warnings);
+  const instruments = attachSourcePages(merged.instruments, perPage);
   if (mismatches.length > 0) {
     // The page says what it lists, and the parse read something else: a deleted or misread row
     // must never pass unnoticed, so nothing is applied.
@@ -103,8 +104,8 @@ export function readList(pages: readonly StoredPage[]): ReadListResult {
       message: `${mismatches.join('; ')}; nothing applied`,
       warnings,
       checksums,
-      instruments: attachSourcePages(merged.instruments, perPage),
+      instruments,
     };
   }
-  return { ok: true, instruments: attachSourcePages(merged.instruments, perPage), warnings, checksums };
+  return { ok: true, instruments, warnings, checksums };
 }

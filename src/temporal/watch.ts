@@ -1,12 +1,13 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { Config } from '../config.ts';
+import { DEFAULT_TASK_QUEUE, type Config } from '../config.ts';
 import { WATCH_SUMMARY } from '../sync/summaries.ts';
 
-/** The default task queue's watch keeps a plain id; another queue (a test, a second list) has its own. */
-const DEFAULT_TASK_QUEUE = 'restricted-list-sync';
 export const WATCH_WORKFLOW_TYPE = 'watchRestrictedList';
 
-/** One watch per task queue, whatever the number of workers: a fixed workflow id. */
+/**
+ * One watch per task queue, whatever the number of workers: a fixed workflow id. The default task
+ * queue's watch keeps a plain id; another queue (a test, a second list) has its own.
+ */
 export function watchWorkflowId(taskQueue: string): string {
   return taskQueue === DEFAULT_TASK_QUEUE ? 'restricted-list-watch' : `restricted-list-watch-${taskQueue}`;
 }
