@@ -1,5 +1,5 @@
 import type { Side, StoredInstrument } from '../domain/index.ts';
-import type { CheckAnswer } from './schemas.ts';
+import type { CheckAnswer, CheckMatch } from './schemas.ts';
 
 /** What a check says of the candidates, before the list's version and freshness are added. */
 export type CheckVerdict = Pick<CheckAnswer, 'restricted' | 'severity' | 'matches'>;
@@ -42,22 +42,25 @@ export function restrictsOn(
 }
 
 /** The verdict for candidate rows (those whose ticker or ISIN equals the query's), active or not. */
+/** An entry as a check's answer shows it: its published fields, in the response schema's order. */
+export function matchOf(row: StoredInstrument): CheckMatch {
+  return {
+    ticker: row.ticker,
+    isin: row.isin,
+    name: row.name,
+    restriction_type: row.restriction_type,
+    reason: row.reason,
+    effective_from: row.effective_from,
+    expires_at: row.expires_at,
+  };
+}
+
 export function evaluateCheck(
   candidates: readonly StoredInstrument[],
   side: Side | null,
   at: Date,
 ): CheckVerdict {
   const day = utcDay(at);
-  const matches = candidates
-    .filter((row) => row.is_active && restrictsOn(row, side, day))
-    .map(({ ticker, isin, name, restriction_type, reason, effective_from, expires_at }) => ({
-      ticker,
-      isin,
-      name,
-      restriction_type,
-      reason,
-      effective_from,
-      expires_at,
-    }));
+  const matches = candidates.filter((row) => row.is_active && restrictsOn(row, side, day)).map(matchOf);
   return { restricted: matches.length > 0, severity: matches.length > 0 ? 'CRITICAL' : 'NONE', matches };
 }

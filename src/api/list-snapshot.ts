@@ -1,5 +1,5 @@
-import type { AppliedState, RestrictionType, Side, StoredInstrument } from '../domain/index.ts';
-import { inForceBetween, restrictsSide } from './check.ts';
+import { RESTRICTION_TYPES, type AppliedState, type Side, type StoredInstrument } from '../domain/index.ts';
+import { inForceBetween, matchOf, restrictsSide } from './check.ts';
 import type { CheckMatch } from './schemas.ts';
 
 /**
@@ -45,7 +45,7 @@ export class ListSnapshot implements AppliedState {
     const parts = this.#parts;
     return (
       inForceBetween(parts.from[i]!, parts.until[i]!, day) &&
-      restrictsSide(RESTRICTION_TYPES_BY_CODE[parts.types[i]!]!, side)
+      restrictsSide(RESTRICTION_TYPES[parts.types[i]!]!, side)
     );
   }
 
@@ -86,8 +86,8 @@ export class ListSnapshot implements AppliedState {
 
 const NONE: readonly number[] = Object.freeze([]);
 
-const RESTRICTION_TYPES_BY_CODE: readonly RestrictionType[] = ['full', 'buy_only', 'sell_only'];
-const RESTRICTION_CODES: Readonly<Record<RestrictionType, number>> = { full: 0, buy_only: 1, sell_only: 2 };
+/** A restriction type's code in the snapshot: its index in RESTRICTION_TYPES. */
+const RESTRICTION_CODES = new Map(RESTRICTION_TYPES.map((type, code) => [type, code]));
 
 /** FNV-1a over a key's UTF-16 code units. */
 function hashOf(key: string): number {
@@ -180,21 +180,12 @@ export function snapshotBuilder() {
       let bytes = 0;
       for (const row of rows) {
         const i = count++;
-        types[i] = RESTRICTION_CODES[row.restriction_type];
+        types[i] = RESTRICTION_CODES.get(row.restriction_type)!;
         from.push(shared(row.effective_from));
         until.push(shared(row.expires_at));
         keyOf(row.ticker, tickerAt, i);
         keyOf(row.isin, isinAt, i);
-        // The match, as a match object serialises (schemas.ts, matchSchema, in its order).
-        const match = JSON.stringify({
-          ticker: row.ticker,
-          isin: row.isin,
-          name: row.name,
-          restriction_type: row.restriction_type,
-          reason: row.reason,
-          effective_from: row.effective_from,
-          expires_at: row.expires_at,
-        } satisfies CheckMatch);
+        const match = JSON.stringify(matchOf(row));
         matches.push(match);
         bytes += Buffer.byteLength(match);
       }
