@@ -192,7 +192,7 @@ export function createDashboard(deps: DashboardDeps) {
     },
 
     async home(req: Request, res: Response, viewer: Viewer, query: string) {
-      const [status, runs, changes, list] = await Promise.all([
+      const [status, runs, changes, list, latest] = await Promise.all([
         views.status(),
         views.runs(RECENT_RUNS),
         views.changes({ since: null, limit: RECENT_CHANGES }),
@@ -201,9 +201,9 @@ export function createDashboard(deps: DashboardDeps) {
           if (error instanceof HttpError && error.code === 'list_unavailable') return null;
           throw error;
         }),
+        // What the latest run read besides the list: its warnings and the pages' own counts.
+        views.latestReading(),
       ]);
-      // What the latest run read besides the list: its warnings and the pages' own counts.
-      const latest = runs[0] ? await views.runDetail(runs[0].workflow_id).catch(() => null) : null;
       send(
         res,
         200,

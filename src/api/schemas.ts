@@ -223,6 +223,8 @@ export type ListChange = z.infer<typeof changeSchema>;
 export type RunAnswer = z.infer<typeof runSchema>;
 export type RunsAnswer = z.infer<typeof runsSchema>;
 export type RunDetailAnswer = z.infer<typeof runDetailSchema>;
+/** A run's parse warnings and page checksums, as the run's detail shows them. */
+export type RunReading = Pick<RunDetailAnswer, 'warnings' | 'checksums'>;
 export type StatusAnswer = z.infer<typeof statusSchema>;
 export type TriggerAnswer = z.infer<typeof triggeredSchema>;
 export type DecisionAnswer = z.infer<typeof decisionSchema>;

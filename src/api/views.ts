@@ -16,6 +16,7 @@ import type {
   ReadinessAnswer,
   RunAnswer,
   RunDetailAnswer,
+  RunReading,
   StatusAnswer,
 } from './schemas.ts';
 import { closedRunFailure, type TriggeredRun } from '../temporal/run-start.ts';
@@ -49,6 +50,21 @@ export function presentInstrument(row: StoredInstrument): ListedInstrument {
     expires_at: row.expires_at,
     is_active: row.is_active,
     source_page_id: row.source_page_id,
+  };
+}
+
+function readingOf(run: SyncRun): RunReading {
+  return {
+    warnings: run.warnings.map((w) => ({
+      page: w.page,
+      table: w.table,
+      row: w.row,
+      column: w.column,
+      problem: w.problem,
+      raw: w.raw,
+      code: w.code ?? null,
+    })),
+    checksums: run.checksums.map(({ pageId, ...checksum }) => ({ page_id: pageId, ...checksum })),
   };
 }
 
@@ -270,19 +286,16 @@ export function createViews(deps: ViewDeps) {
       const [row] = await runs.byWorkflowId(workflowId);
       if (!row) throw new NotFoundError('run_not_found', `no sync run has workflow id ${workflowId}`);
       const { run } = await reconcile(row);
-      return {
-        run: presentRun(run),
-        warnings: run.warnings.map((w) => ({
-          page: w.page,
-          table: w.table,
-          row: w.row,
-          column: w.column,
-          problem: w.problem,
-          raw: w.raw,
-          code: w.code ?? null,
-        })),
-        checksums: run.checksums.map(({ pageId, ...checksum }) => ({ page_id: pageId, ...checksum })),
-      };
+      return { run: presentRun(run), ...readingOf(run) };
+    },
+
+    /**
+     * What the latest run read besides the list (the dashboard's card): its parse warnings and page
+     * checksums. Neither changes with the run's state, so Temporal is not asked; null without runs.
+     */
+    async latestReading(): Promise<RunReading | null> {
+      const [run] = await runs.recent(1);
+      return run ? readingOf(run) : null;
     },
 
     async runs(limit: number): Promise<RunAnswer[]> {

@@ -6,7 +6,7 @@ import type {
   ListChange,
   ListedInstrument,
   RunAnswer,
-  RunDetailAnswer,
+  RunReading,
   StatusAnswer,
 } from '../schemas.ts';
 import { html, safeHref, type Html } from './html.ts';
@@ -36,7 +36,7 @@ export interface DashboardModel {
   maxRows: number;
   runs: RunAnswer[];
   /** The latest run with its parse warnings and page checksums (null without runs). */
-  latest: RunDetailAnswer | null;
+  latest: RunReading | null;
   changes: ListChange[];
   staleAfterMinutes: number;
 }
@@ -555,7 +555,7 @@ function changesCard(changes: ListChange[]): Html {
 }
 
 /** What the latest run read besides the list: each page's checksum, and every parse warning. */
-function readingCard(latest: RunDetailAnswer | null): Html {
+function readingCard(latest: RunReading | null): Html {
   if (latest === null || (latest.warnings.length === 0 && latest.checksums.length === 0)) return html``;
   const checks = latest.checksums.map(
     (c) =>
