@@ -86,7 +86,7 @@ export function buildApi(deps: {
       if (snapshot.listVersion === null) return;
       void stores.history.editsOf(snapshot.listVersion).then(
         (edits) => {
-          if (edits?.listVersion === snapshot.listVersion && edits.earliestEditedAt !== null)
+          if (edits !== null && edits.earliestEditedAt !== null)
             late.metrics?.observeEnforcementLag(
               (snapshot.loadedAt.getTime() - edits.earliestEditedAt.getTime()) / 1000,
             );

@@ -54,19 +54,17 @@ export function createHistoryStore(db: Db): HistoryStore {
     },
 
     async editsOf(listVersion) {
-      const version =
-        listVersion ??
-        (await db('instrument_changes').max<{ max: number | null }>('list_version as max').first())?.max ??
-        null;
-      if (version === null) return null;
+      // One round trip: the version asked for, else the latest one that changed anything.
       const row = await db('instrument_changes')
-        .where({ list_version: version })
-        .first<{ edited: Date | null; applied: Date | null } | undefined>(
+        .where('list_version', listVersion ?? db('instrument_changes').max('list_version'))
+        .groupBy('list_version')
+        .first<{ list_version: number; edited: Date | null; applied: Date } | undefined>(
+          'list_version',
           db.raw('min(edited_at) as edited'),
           db.raw('max(at) as applied'),
         );
-      if (!row?.applied) return null;
-      return { listVersion: version, earliestEditedAt: row.edited, appliedAt: row.applied };
+      if (!row) return null;
+      return { listVersion: row.list_version, earliestEditedAt: row.edited, appliedAt: row.applied };
     },
 
     async changes(options) {
