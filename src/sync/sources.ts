@@ -50,6 +50,28 @@ export interface ListPages {
   cql: string | null;
 }
 
+/** The named pages' ids, each once, in the order they are named (a title link costs a search). */
+async function resolveNamed(reader: ConfluenceReader, refs: ListPages['refs']): Promise<string[]> {
+  const ids: string[] = [];
+  for (const ref of refs) {
+    const id = await reader.resolvePageId(ref);
+    if (!ids.includes(id)) ids.push(id);
+  }
+  return ids;
+}
+
+/** The named pages' current versions (one request), and the ids Confluence no longer has. */
+async function namedVersions(reader: ConfluenceReader, ids: readonly string[]) {
+  const current = ids.length > 0 ? await reader.getPageVersions([...ids]) : new Map<string, PageVersion>();
+  return { current, missing: ids.filter((id) => !current.has(id)) };
+}
+
+/** Adds the pages the CQL matches (one search) that are not named already. */
+async function addCqlMatches(reader: ConfluenceReader, cql: string | null, pages: Map<string, PageVersion>) {
+  if (cql === null) return;
+  for (const page of await reader.cqlSearch(cql)) if (!pages.has(page.id)) pages.set(page.id, page);
+}
+
 /**
  * Asks for versions first (one request for every named page, plus the CQL search), and downloads
  * only the pages that changed since the last successful sync.
@@ -63,14 +85,7 @@ export function createConfluenceListSource(
   // Named pages are resolved once for the probes: a title link costs a search otherwise, every tick.
   let resolved: Promise<string[]> | null = null;
   const namedIdsForProbe = () => {
-    resolved ??= (async () => {
-      const ids: string[] = [];
-      for (const ref of list.refs) {
-        const id = await probeReader.resolvePageId(ref);
-        if (!ids.includes(id)) ids.push(id);
-      }
-      return ids;
-    })().catch((error: unknown) => {
+    resolved ??= resolveNamed(probeReader, list.refs).catch((error: unknown) => {
       resolved = null;
       throw error;
     });
@@ -78,38 +93,20 @@ export function createConfluenceListSource(
   };
   return {
     async probe() {
-      const namedIds = await namedIdsForProbe();
-      const versions = new Map<string, number>();
-      if (namedIds.length > 0) {
-        for (const [id, page] of await probeReader.getPageVersions(namedIds)) versions.set(id, page.version);
-      }
-      const missing = namedIds.filter((id) => !versions.has(id));
-      if (list.cql !== null) {
-        for (const page of await probeReader.cqlSearch(list.cql))
-          if (!versions.has(page.id)) versions.set(page.id, page.version);
-      }
-      return { versions, missing };
+      const { current, missing } = await namedVersions(probeReader, await namedIdsForProbe());
+      await addCqlMatches(probeReader, list.cql, current);
+      return { versions: new Map([...current].map(([id, page]) => [id, page.version])), missing };
     },
 
     async fetchPages(stored) {
-      const namedIds: string[] = [];
-      for (const ref of list.refs) {
-        const id = await reader.resolvePageId(ref);
-        if (!namedIds.includes(id)) namedIds.push(id);
-      }
-      const current =
-        namedIds.length > 0 ? await reader.getPageVersions(namedIds) : new Map<string, PageVersion>();
-      const missing = namedIds.filter((id) => !current.has(id));
+      const { current, missing } = await namedVersions(reader, await resolveNamed(reader, list.refs));
       if (missing.length > 0) {
         throw new ConfluenceNotFoundError(
           `get page ${missing.join(', ')}`,
           'the page named in RESTRICTED_INSTRUMENTS_PAGE_URL no longer exists or this user cannot see it; the cached list is kept',
         );
       }
-      if (list.cql !== null) {
-        for (const page of await reader.cqlSearch(list.cql))
-          if (!current.has(page.id)) current.set(page.id, page);
-      }
+      await addCqlMatches(reader, list.cql, current);
 
       if (current.size === 0) {
         // An empty search is far more likely a broken label or query than an intended empty list:
