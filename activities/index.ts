@@ -13,7 +13,7 @@ import type {
   SyncTrigger,
 } from '../src/domain/index.ts';
 import type { Stores } from '../src/stores/types.ts';
-import { describeOrigin } from '../src/sync/summaries.ts';
+import { baselineOf, describeOrigin } from '../src/sync/summaries.ts';
 import type { RunStateOf } from '../src/temporal/run-start.ts';
 import { findLiveRun } from '../src/temporal/run-start.ts';
 import type {
@@ -91,7 +91,7 @@ export function createActivities(deps: ActivityDeps) {
           log.info('another sync is in progress; this run gives way', { inProgress: live.workflow_id });
           return {
             skipped: { workflowId: live.workflow_id, runId: live.id, startedBy },
-            baseline: { listVersion: null, activeCount: 0, pages: [] },
+            baseline: baselineOf(null),
           };
         }
         await tx.runs.start({
@@ -100,15 +100,7 @@ export function createActivities(deps: ActivityDeps) {
           trigger: input.trigger,
           requestedBy: input.requestedBy ?? null,
         });
-        const last = await tx.runs.latestSuccess();
-        return {
-          skipped: null,
-          baseline: {
-            listVersion: last?.list_version ?? null,
-            activeCount: last?.instrument_count ?? 0,
-            pages: last?.pages ?? [],
-          },
-        };
+        return { skipped: null, baseline: baselineOf(await tx.runs.latestSuccess()) };
       });
     },
 

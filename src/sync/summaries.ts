@@ -3,7 +3,7 @@
  * summary and details, each activity's and timer's summary), built from what the workflow knows at
  * that point. Pure and deterministic: the workflow sandbox imports it.
  */
-import type { DiffCounts, PageVersionRef, SyncTrigger } from '../domain/index.ts';
+import type { DiffCounts, PageVersionRef, SyncRun, SyncTrigger } from '../domain/index.ts';
 
 /**
  * The server refuses a summary payload over 400 bytes (dynamic config
@@ -46,6 +46,15 @@ export interface ListBaseline {
   listVersion: number | null;
   activeCount: number;
   pages: readonly PageVersionRef[];
+}
+
+/** The list a run starts from: the last successful run's, or none yet. */
+export function baselineOf(lastSuccess: SyncRun | undefined | null): ListBaseline {
+  return {
+    listVersion: lastSuccess?.list_version ?? null,
+    activeCount: lastSuccess?.instrument_count ?? 0,
+    pages: lastSuccess?.pages ?? [],
+  };
 }
 
 export function describeOrigin(origin: RunOrigin): string {

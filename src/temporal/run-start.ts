@@ -8,7 +8,7 @@ import { WorkflowNotFoundError, type Client, type WorkflowExecutionStatusName } 
 import type { PageRef } from '../confluence/page-ref.ts';
 import type { PageVersionRef, SyncRun } from '../domain/index.ts';
 import type { RunStore, Stores } from '../stores/types.ts';
-import { runDetails, runSummary, type RunOrigin } from '../sync/summaries.ts';
+import { baselineOf, runDetails, runSummary, type RunOrigin } from '../sync/summaries.ts';
 import { WORKFLOW_ID_PREFIX, WORKFLOW_TYPE, type SyncWorkflowInput } from './contract.ts';
 
 /** Temporal's view of a run; NOT_FOUND when Temporal no longer knows it (retention, a wiped dev server). */
@@ -123,11 +123,7 @@ export function createRunStarter(deps: {
             origin,
             pages,
             cql: deps.list.cql,
-            baseline: {
-              listVersion: baseline?.list_version ?? null,
-              activeCount: baseline?.instrument_count ?? 0,
-              pages: baseline?.pages ?? [],
-            },
+            baseline: baselineOf(baseline),
           }),
         });
         await tx.runs.start({
