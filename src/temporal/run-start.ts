@@ -22,15 +22,19 @@ export interface TriggeredRun {
   alreadyRunning: boolean;
 }
 
+/** A workflow execution as Temporal describes it; null when Temporal does not know it. */
+export async function describeOrNull(client: Client, workflowId: string, runId?: string) {
+  try {
+    return await client.workflow.getHandle(workflowId, runId).describe();
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return null;
+    throw error;
+  }
+}
+
 export function temporalRunState(client: Client): RunStateOf {
-  return async (workflowId, runId) => {
-    try {
-      return (await client.workflow.getHandle(workflowId, runId).describe()).status.name;
-    } catch (error) {
-      if (error instanceof WorkflowNotFoundError) return 'NOT_FOUND';
-      throw error;
-    }
-  };
+  return async (workflowId, runId) =>
+    (await describeOrNull(client, workflowId, runId))?.status.name ?? 'NOT_FOUND';
 }
 
 /** How a run Temporal closed without the run recording it reads in the run history. */

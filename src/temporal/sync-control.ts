@@ -1,8 +1,8 @@
-import { defaultPayloadConverter, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { defaultPayloadConverter, type Client } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import type { WatchState } from '../sync/watch.ts';
 import { approveSignal, rejectSignal } from './contract.ts';
-import type { RunStarter, RunState, TriggeredRun } from './run-start.ts';
+import { describeOrNull, type RunStarter, type RunState, type TriggeredRun } from './run-start.ts';
 
 /** A step that failed and that Temporal will run again (the run's status stays `running`). */
 export interface RetryingStep {
@@ -85,31 +85,23 @@ export function createTemporalSyncControl(
         .signal(approve ? approveSignal : rejectSignal, { by });
     },
     async progress(workflowId, runId) {
-      try {
-        const description = await client.workflow.getHandle(workflowId, runId).describe();
-        const retrying = (description.raw.pendingActivities ?? [])
-          .map(retryingStep)
-          .find((step) => step !== null);
-        return { state: description.status.name, retrying: retrying ?? null };
-      } catch (error) {
-        if (error instanceof WorkflowNotFoundError) return { state: 'NOT_FOUND', retrying: null };
-        throw error;
-      }
+      const description = await describeOrNull(client, workflowId, runId);
+      if (description === null) return { state: 'NOT_FOUND', retrying: null };
+      const retrying = (description.raw.pendingActivities ?? [])
+        .map(retryingStep)
+        .find((step) => step !== null);
+      return { state: description.status.name, retrying: retrying ?? null };
     },
     async watch() {
-      try {
-        const description = await client.workflow.getHandle(options.watchWorkflowId).describe();
-        const pending = description.raw.pendingActivities?.[0];
-        const details = pending?.heartbeatDetails?.payloads?.[0];
-        return {
-          running: description.status.name === 'RUNNING',
-          state: details ? (defaultPayloadConverter.fromPayload(details) as WatchState) : null,
-          lastFailure: pending?.lastFailure?.message ?? null,
-        };
-      } catch (error) {
-        if (error instanceof WorkflowNotFoundError) return { running: false, state: null, lastFailure: null };
-        throw error;
-      }
+      const description = await describeOrNull(client, options.watchWorkflowId);
+      if (description === null) return { running: false, state: null, lastFailure: null };
+      const pending = description.raw.pendingActivities?.[0];
+      const details = pending?.heartbeatDetails?.payloads?.[0];
+      return {
+        running: description.status.name === 'RUNNING',
+        state: details ? (defaultPayloadConverter.fromPayload(details) as WatchState) : null,
+        lastFailure: pending?.lastFailure?.message ?? null,
+      };
     },
   };
 }
