@@ -57,11 +57,14 @@ export async function discoverCloudId(
   return cloudId;
 }
 
-/** Runs `discover` once and keeps its answer; a failure is not kept, so a later call tries again. */
-export function onceCloudId(discover: () => Promise<string>): () => Promise<string> {
-  let pending: Promise<string> | null = null;
+/**
+ * Runs `work` once and keeps its answer (a cloud id, the clients built on it, resolved page ids);
+ * a failure is not kept, so a later call tries again.
+ */
+export function onceUntilFailure<T>(work: () => Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | null = null;
   return () => {
-    pending ??= discover().catch((error: unknown) => {
+    pending ??= work().catch((error: unknown) => {
       pending = null;
       throw error;
     });

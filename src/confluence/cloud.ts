@@ -1,7 +1,7 @@
 import { createV1Client, createV2Client, type V1Client, type V2Client } from 'confluence.js';
 import type { PageVersion } from '../domain/index.ts';
 import type { CloudSettings, ConfluenceReader } from './client.ts';
-import { discoverCloudId, onceCloudId } from './cloud-id.ts';
+import { discoverCloudId, onceUntilFailure } from './cloud-id.ts';
 import { ConfluenceNotFoundError, ConfluenceUnavailableError, toConfluenceError } from './errors.ts';
 import { DEFAULT_TIMEOUT_MS, resolvePageRef } from './resolve.ts';
 import { CALL_SCOPES } from './scopes.ts';
@@ -25,31 +25,22 @@ export function createCloudReader(settings: CloudSettings): ConfluenceReader {
   const timeoutMs = settings.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const displayNames = new Map<string, string>();
   const { scoped } = settings;
-  const cloudId: (() => Promise<string>) | null =
-    scoped === undefined
-      ? null
-      : typeof scoped.cloudId === 'string'
-        ? () => Promise.resolve(scoped.cloudId as string)
-        : (scoped.cloudId ??
-          onceCloudId(() =>
-            discoverCloudId(settings.url, {
-              timeoutMs,
-              ...(settings.onRequest ? { onRequest: settings.onRequest } : {}),
-            }),
-          ));
+  // A scoped token's cloud id: configured, shared by the caller, or discovered from the site (the
+  // clients built on it are kept, so it is asked for once, again only after a failure).
+  const cloudIdOf = (gateway: NonNullable<typeof scoped>): Promise<string> =>
+    typeof gateway.cloudId === 'string'
+      ? Promise.resolve(gateway.cloudId)
+      : (gateway.cloudId?.() ??
+        discoverCloudId(settings.url, {
+          timeoutMs,
+          ...(settings.onRequest ? { onRequest: settings.onRequest } : {}),
+        }));
 
-  let clients: Promise<{ v1: V1Client; v2: V2Client }> | null = null;
-  const clientsFor = () => {
-    clients ??= (async () => {
-      const host =
-        scoped === undefined ? settings.url : `${scoped.gatewayUrl}/ex/confluence/${await cloudId!()}`;
-      return { v1: createV1Client({ host, auth }), v2: createV2Client({ host, auth }) };
-    })().catch((error: unknown) => {
-      clients = null;
-      throw error;
-    });
-    return clients;
-  };
+  const clientsFor = onceUntilFailure(async () => {
+    const host =
+      scoped === undefined ? settings.url : `${scoped.gatewayUrl}/ex/confluence/${await cloudIdOf(scoped)}`;
+    return { v1: createV1Client({ host, auth }), v2: createV2Client({ host, auth }) };
+  });
 
   /** Runs one request with a deadline and turns every failure into a typed ConfluenceError. */
   async function call<T>(

@@ -8,7 +8,7 @@ import {
   createConfluenceReader,
   type ConfluenceReader,
 } from '../confluence/client.ts';
-import { discoverCloudId, onceCloudId } from '../confluence/cloud-id.ts';
+import { discoverCloudId, onceUntilFailure } from '../confluence/cloud-id.ts';
 import type { PageRef } from '../confluence/page-ref.ts';
 import { isValidIsin, normaliseIsin, normaliseTicker } from '../parser/index.ts';
 import type { ProbedPages } from './watch.ts';
@@ -83,14 +83,7 @@ export function createConfluenceListSource(
   probeReader: ConfluenceReader = reader,
 ): ListSource {
   // Named pages are resolved once for the probes: a title link costs a search otherwise, every tick.
-  let resolved: Promise<string[]> | null = null;
-  const namedIdsForProbe = () => {
-    resolved ??= resolveNamed(probeReader, list.refs).catch((error: unknown) => {
-      resolved = null;
-      throw error;
-    });
-    return resolved;
-  };
+  const namedIdsForProbe = onceUntilFailure(() => resolveNamed(probeReader, list.refs));
   return {
     async probe() {
       const { current, missing } = await namedVersions(probeReader, await namedIdsForProbe());
@@ -242,7 +235,7 @@ export function createListSource(
   // One cloud id for both readers: it is discovered once per process, by whichever asks first.
   const cloudId =
     config.confluence.scopedToken && config.confluence.cloudId === null && url !== null
-      ? onceCloudId(() =>
+      ? onceUntilFailure(() =>
           discoverCloudId(url, {
             ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
             onRequest: () => options.onConfluenceRequest?.('sync'),
