@@ -175,21 +175,24 @@ export function createDataCenterReader(settings: DataCenterSettings): Confluence
       ? null
       : { id: content.id, title: content.title ?? '', version: content.version.number };
 
-  async function search(operation: string, cql: string, expand: string[], limit: number) {
+  /** Every result of a paged v1 list, a page of results at a time (`queryAt` places `start`). */
+  async function getAll(
+    operation: string,
+    path: string,
+    queryAt: (start: number) => Record<string, string | number>,
+  ) {
     const found: DcContent[] = [];
     let start: number | null = 0;
     while (start !== null) {
-      const list: DcList<DcContent> = await get<DcList<DcContent>>(operation, '/content/search', {
-        cql,
-        expand: expand.join(','),
-        start,
-        limit,
-      });
+      const list: DcList<DcContent> = await get<DcList<DcContent>>(operation, path, queryAt(start));
       found.push(...(list.results ?? []));
       start = nextStart(list, start);
     }
     return found;
   }
+
+  const search = (operation: string, cql: string, expand: string[], limit: number) =>
+    getAll(operation, '/content/search', (start) => ({ cql, expand: expand.join(','), start, limit }));
 
   async function cqlSearch(
     cql: string,
@@ -272,18 +275,13 @@ export function createDataCenterReader(settings: DataCenterSettings): Confluence
           'no such space, or this user cannot see it',
         );
       }
-      const ids: string[] = [];
-      let start: number | null = 0;
-      while (start !== null) {
-        const list: DcList<DcContent> = await get<DcList<DcContent>>(
-          `list pages of space ${spaceKey}`,
-          '/content',
-          { spaceKey, type: 'page', start, limit: SPACE_LIST_LIMIT },
-        );
-        for (const content of list.results ?? []) if (content.id !== undefined) ids.push(content.id);
-        start = nextStart(list, start);
-      }
-      return ids;
+      const pages = await getAll(`list pages of space ${spaceKey}`, '/content', (start) => ({
+        spaceKey,
+        type: 'page',
+        start,
+        limit: SPACE_LIST_LIMIT,
+      }));
+      return pages.flatMap((content) => (content.id === undefined ? [] : [content.id]));
     },
   };
 }
