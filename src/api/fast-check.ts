@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parse as parseQueryString } from 'node:querystring';
 import type { CheckItem } from '../domain/index.ts';
 import { JSON_CONTENT_TYPE, type RouteDeps } from './route.ts';
 import { checkItemOf, isRefusal } from './schemas.ts';
@@ -60,43 +61,16 @@ export function answerCheckAtOnce(req: IncomingMessage, res: ServerResponse, dep
 const PLAIN_QUERY = /^[\w.~%+=&-]+$/;
 
 /**
- * The check a query string asks for, read as Express's `simple` query parser (querystring.parse)
- * and then the query schema would read it; null for anything the fast lane leaves to them.
+ * The check a query string asks for, read by the parser Express's `simple` query parser is
+ * (querystring.parse) and then judged as the query schema judges it; null for anything the fast
+ * lane leaves to the route: another key, a key given twice, a `side` other than `buy` or `sell`.
  */
 export function readCheckQuery(query: string): CheckItem | null {
   if (!PLAIN_QUERY.test(query)) return null;
-  let ticker: string | undefined;
-  let isin: string | undefined;
-  let side: string | undefined;
-  for (let start = 0; start < query.length;) {
-    let end = query.indexOf('&', start);
-    if (end === -1) end = query.length;
-    if (query.startsWith('ticker=', start)) {
-      if (ticker !== undefined) return null;
-      ticker = decode(query.slice(start + 7, end));
-      if (ticker === undefined) return null;
-    } else if (query.startsWith('isin=', start)) {
-      if (isin !== undefined) return null;
-      isin = decode(query.slice(start + 5, end));
-      if (isin === undefined) return null;
-    } else if (query.startsWith('side=', start)) {
-      if (side !== undefined) return null;
-      side = query.slice(start + 5, end);
-      // The schema's enum, before any normalisation.
-      if (side !== 'buy' && side !== 'sell') return null;
-    } else return null;
-    start = end + 1;
-  }
+  const { ticker, isin, side, ...others } = parseQueryString(query);
+  if (Object.keys(others).length > 0 || Array.isArray(ticker) || Array.isArray(isin)) return null;
+  // The schema's enum, before any normalisation.
+  if (side !== undefined && side !== 'buy' && side !== 'sell') return null;
   const judged = checkItemOf({ ticker, isin, side });
   return isRefusal(judged) ? null : judged;
-}
-
-/** As querystring.parse decodes a value; undefined where it would fall back to its lenient decoding. */
-function decode(value: string): string | undefined {
-  if (!value.includes('%') && !value.includes('+')) return value;
-  try {
-    return decodeURIComponent(value.replaceAll('+', ' '));
-  } catch {
-    return undefined;
-  }
 }
