@@ -17,7 +17,7 @@ export function inForceBetween(from: string | null, until: string | null, day: s
 }
 
 /** In force on a UTC day: from effective_from (inclusive) until expires_at (exclusive). */
-export function inForceOn(instrument: Dated, day: string): boolean {
+function inForceOn(instrument: Dated, day: string): boolean {
   return inForceBetween(instrument.effective_from, instrument.expires_at, day);
 }
 
